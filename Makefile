@@ -1,0 +1,38 @@
+# Two commands do all set-up on a fresh clone: `make run` and `make test`.
+# Each creates .venv on first use and installs the exact versions in requirements.lock.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format bench lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)  ## the default Rwanda TPN scenario, summary table on stdout
+	$(BIN)/tpn-sim
+
+test: $(STAMP)  ## the whole test suite, slow end-to-end tests included
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)  ## timings against Mesa's virus_on_network example
+	$(BIN)/python benchmarks/bench_model.py
+
+lock: $(STAMP)  ## re-pin requirements.lock to what the venv holds
+	{ echo "# Exact versions for Python 3.11 (runtime and dev). Regenerate with: make lock"; \
+	  $(BIN)/python -m pip list --format=freeze --exclude-editable --disable-pip-version-check \
+	  | grep -viE "^(pip|setuptools|twinning-sim)=="; } > requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,93 @@
+"""Mesa agents: hospitals, district health teams and outside experts.
+
+The model keeps state in arrays so that learning is one vectorised update over all ties; each agent
+is a named view onto its row, which is what apps, notebooks and users inspect.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import mesa
+
+if TYPE_CHECKING:
+    from sim.model import TwinningModel
+
+
+class Institution(mesa.Agent):
+    """A network member: one row of the model's state arrays."""
+
+    model: TwinningModel
+    kind: ClassVar[str]
+
+    def __init__(self, model: TwinningModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def name(self) -> str:
+        return self.model.pop.names[self.index]
+
+    @property
+    def province(self) -> str:
+        return self.model.pop.province[self.index]
+
+    @property
+    def resource(self) -> float:
+        return float(self.model.pop.resource[self.index])
+
+    @property
+    def time(self) -> float:
+        """Share of staff time and resources dedicated to the programme."""
+        return float(self.model.pop.time[self.index])
+
+    @property
+    def motivation(self) -> float:
+        return float(self.model.motivation[self.index])
+
+    @property
+    def leadership(self) -> float:
+        return float(self.model.leadership[self.index])
+
+    @property
+    def capacity(self) -> dict[str, float]:
+        """True capacity per topic area, on each KPI's 0-100 scale."""
+        row = self.model.capacity()[self.index]
+        return {t: float(row[k]) for k, t in self.model.topic_items(self.index)}
+
+    @property
+    def goals(self) -> list[str]:
+        return [
+            t
+            for k, t in self.model.topic_items(self.index)
+            if self.model.kickoff.goals[self.index, k]
+        ]
+
+    @property
+    def partners(self) -> dict[str, str]:
+        """Goal topic -> name of the teacher the design gave it."""
+        ties, topics = self.model.ties, self.model.pop.topics
+        mine = (ties.learner == self.index).nonzero()[0]
+        return {topics[ties.topic[e]]: self.model.teacher_name(ties.mentor[e]) for e in mine}
+
+
+class Hospital(Institution):
+    kind = "hospital"
+
+
+class District(Institution):
+    """A district health management team (DHMT)."""
+
+    kind = "district"
+
+
+class ExternalExpert(mesa.Agent):
+    """An outside technical expert: knows every topic well but fits local context less."""
+
+    def __init__(self, model: TwinningModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def name(self) -> str:
+        return f"expert {self.index + 1}"

@@ -1,0 +1,197 @@
+"""Network designs: who teaches whom, in which topic.
+
+A design is a class with a `name`, two flags and one method, `build(ctx) -> Ties`, registered with
+`@register`. The model only ever sees the `Ties` it returns, so adding a design never touches the
+model. Mentor indices at or above the population size are outside experts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from sim.config import KickoffConfig, NetworkConfig
+from sim.kickoff import Kickoff
+from sim.population import Population
+
+
+@dataclass(frozen=True)
+class Ties:
+    """Directed learning ties, one per (learner, goal topic) that found a teacher."""
+
+    learner: np.ndarray
+    mentor: np.ndarray
+    topic: np.ndarray
+
+    @classmethod
+    def from_pairs(cls, learner, mentor, topic) -> Ties:
+        as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
+        return cls(as_int(learner), as_int(mentor), as_int(topic))
+
+    def __len__(self) -> int:
+        return len(self.learner)
+
+
+@dataclass(frozen=True)
+class DesignContext:
+    """Everything a design may look at when wiring the network."""
+
+    pop: Population
+    kickoff: Kickoff
+    kickoff_cfg: KickoffConfig
+    network: NetworkConfig
+    rng: np.random.Generator
+
+    def better_by_min_gap(self, mentor: np.ndarray, learner: np.ndarray, topic: np.ndarray):
+        """Whether each mentor measured at least `min_gap` points above its learner at baseline."""
+        obs = self.kickoff.observed
+        return obs[mentor, topic] >= obs[learner, topic] + self.kickoff_cfg.min_gap
+
+
+class NetworkDesign:
+    """Base of all designs. `programme=False` means no activities and no costs at all."""
+
+    name: ClassVar[str]
+    programme: ClassVar[bool] = True
+    peer_events: ClassVar[bool] = True  # exchange visits and peer workshops take place
+    ties_persist: ClassVar[bool] = True  # ties go on, weakened, after the programme
+
+    def build(self, ctx: DesignContext) -> Ties:
+        raise NotImplementedError
+
+
+DESIGNS: dict[str, type[NetworkDesign]] = {}
+
+
+def register(cls: type[NetworkDesign]) -> type[NetworkDesign]:
+    DESIGNS[cls.name] = cls
+    return cls
+
+
+def strength_rank(ctx: DesignContext, members: np.ndarray) -> np.ndarray:
+    """Members ordered strongest first by mean baseline KPI over their topics."""
+    obs, applies = ctx.kickoff.observed, ctx.pop.applies
+    mean = (obs * applies).sum(axis=1) / applies.sum(axis=1)
+    return members[np.argsort(-mean[members], kind="stable")]
+
+
+def ties_to_fixed_partner(ctx: DesignContext, partner: np.ndarray) -> Ties:
+    """Every goal learns from the member's one partner, where that partner is better at it."""
+    learner, topic = ctx.kickoff.goal_cells()
+    mentor = partner[learner]
+    keep = (mentor >= 0) & (mentor != learner)
+    keep[keep] = ctx.better_by_min_gap(mentor[keep], learner[keep], topic[keep])
+    return Ties.from_pairs(learner[keep], mentor[keep], topic[keep])
+
+
+@register
+class TopicSpecificNetwork(NetworkDesign):
+    """The TPN: per goal, a high performer in that topic, similar in resources, with room."""
+
+    name = "tpn"
+
+    def build(self, ctx: DesignContext) -> Ties:
+        pop, obs, cfg = ctx.pop, ctx.kickoff.observed, ctx.kickoff_cfg
+        learner, topic = ctx.kickoff.goal_cells()
+        eligible = ctx.kickoff.high_performer[:, topic].T
+        eligible &= obs[learner, topic][:, None] + cfg.min_gap <= obs[:, topic].T
+        eligible[np.arange(len(learner)), learner] = False
+        similarity = 1 - np.abs(pop.resource[None, :] - pop.resource[learner][:, None])
+        pref = cfg.similarity_preference
+        score = pref * similarity + (1 - pref) * obs[:, topic].T / 100
+        ranked = np.argsort(np.where(eligible, -score, np.inf), axis=1, kind="stable")
+        n_eligible = eligible.sum(axis=1)
+        load = np.zeros(pop.size, dtype=np.int64)
+        chosen = np.full(len(learner), -1)
+        for g in ctx.rng.permutation(len(learner)).tolist():
+            for m in ranked[g, : n_eligible[g]].tolist():
+                if load[m] < cfg.max_mentees:
+                    load[m] += 1
+                    chosen[g] = m
+                    break
+        keep = chosen >= 0
+        return Ties.from_pairs(learner[keep], chosen[keep], topic[keep])
+
+
+@register
+class PairwiseTwinning(NetworkDesign):
+    """Classic WHO twinning: fixed same-type pairs, strongest with weakest, for all topics."""
+
+    name = "pairwise"
+
+    def build(self, ctx: DesignContext) -> Ties:
+        partner = np.full(ctx.pop.size, -1)
+        for kind in np.unique(ctx.pop.kind):
+            ranked = strength_rank(ctx, np.flatnonzero(ctx.pop.kind == kind))
+            n = len(ranked)
+            for j in range(n // 2):
+                strong, weak = ranked[j], ranked[n - 1 - j]
+                partner[strong], partner[weak] = weak, strong
+            if n % 2 and n > 1:  # the middle member joins the strongest as a second mentee
+                partner[ranked[n // 2]] = ranked[0]
+        return ties_to_fixed_partner(ctx, partner)
+
+
+@register
+class HubAndSpoke(NetworkDesign):
+    """One centre of excellence per type teaches every other member, whatever the topic."""
+
+    name = "hub"
+
+    def build(self, ctx: DesignContext) -> Ties:
+        partner = np.full(ctx.pop.size, -1)
+        for kind in np.unique(ctx.pop.kind):
+            members = np.flatnonzero(ctx.pop.kind == kind)
+            partner[members] = strength_rank(ctx, members)[0]
+        return ties_to_fixed_partner(ctx, partner)
+
+
+@register
+class RandomPeers(NetworkDesign):
+    """Per goal a random other member of the same type: a control for deliberate partner choice."""
+
+    name = "random"
+
+    def build(self, ctx: DesignContext) -> Ties:
+        learner, topic = ctx.kickoff.goal_cells()
+        mentor = np.empty_like(learner)
+        kind = ctx.pop.kind
+        for k in np.unique(kind):
+            members = np.flatnonzero(kind == k)
+            mine = kind[learner] == k
+            if len(members) < 2:
+                mentor[mine] = -1
+                continue
+            pos = np.searchsorted(members, learner[mine])
+            draw = ctx.rng.integers(0, len(members) - 1, mine.sum())
+            mentor[mine] = members[draw + (draw >= pos)]  # skip the learner itself
+        keep = mentor >= 0
+        return Ties.from_pairs(learner[keep], mentor[keep], topic[keep])
+
+
+@register
+class ExternalExperts(NetworkDesign):
+    """Outside experts: high knowledge, lower context fit, limited visits, no ties afterwards."""
+
+    name = "external_expert"
+    peer_events = False
+    ties_persist = False
+
+    def build(self, ctx: DesignContext) -> Ties:
+        learner, topic = ctx.kickoff.goal_cells()
+        expert = ctx.rng.permutation(len(learner)) % ctx.network.n_experts
+        return Ties.from_pairs(learner, ctx.pop.size + expert, topic)
+
+
+@register
+class BusinessAsUsual(NetworkDesign):
+    """No programme: the counterfactual every other design is measured against."""
+
+    name = "none"
+    programme = False
+    peer_events = False
+
+    def build(self, ctx: DesignContext) -> Ties:
+        return Ties.from_pairs([], [], [])
