@@ -101,12 +101,12 @@ class TopicSpecificNetwork(NetworkDesign):
         similarity = 1 - np.abs(pop.resource[None, :] - pop.resource[learner][:, None])
         pref = cfg.similarity_preference
         score = pref * similarity + (1 - pref) * obs[:, topic].T / 100
-        ranked = np.argsort(np.where(eligible, -score, np.inf), axis=1, kind="stable")
-        n_eligible = eligible.sum(axis=1)
-        load = np.zeros(pop.size, dtype=np.int64)
+        ranked = np.argsort(np.where(eligible, -score, np.inf), axis=1, kind="stable").tolist()
+        n_eligible = eligible.sum(axis=1).tolist()
+        load = [0] * pop.size
         chosen = np.full(len(learner), -1)
-        for g in ctx.rng.permutation(len(learner)).tolist():
-            for m in ranked[g, : n_eligible[g]].tolist():
+        for g in ctx.rng.permutation(len(learner)).tolist():  # first come, first served
+            for m in ranked[g][: n_eligible[g]]:
                 if load[m] < cfg.max_mentees:
                     load[m] += 1
                     chosen[g] = m

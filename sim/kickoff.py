@@ -29,15 +29,16 @@ class Kickoff:
 
 
 def find_high_performers(
-    observed: np.ndarray, applies: np.ndarray, quantile: float
+    pop: Population, observed: np.ndarray, quantile: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """High performers per topic (top quantile of the type) and each member's gap to their mean."""
-    masked = np.where(applies, observed, np.nan)
-    threshold = np.nanquantile(masked, quantile, axis=0)
-    high = applies & (observed >= threshold)
-    level = np.nanmean(np.where(high, observed, np.nan), axis=0)
-    gap = np.where(applies, np.maximum(level - observed, 0.0), 0.0)
-    return high, gap
+    threshold = np.full(observed.shape[1], np.inf)
+    for kind in np.unique(pop.kind):
+        rows, cols = pop.kind == kind, pop.topic_kind == kind
+        threshold[cols] = np.quantile(observed[np.ix_(rows, cols)], quantile, axis=0)
+    high = pop.applies & (observed >= threshold)
+    level = (observed * high).sum(axis=0) / np.maximum(high.sum(axis=0), 1)
+    return high, np.maximum(level - observed, 0.0) * pop.applies
 
 
 def choose_goals(
@@ -56,5 +57,5 @@ def choose_goals(
 def run_kickoff(
     pop: Population, observed: np.ndarray, cfg: KickoffConfig, rng: np.random.Generator
 ) -> Kickoff:
-    high, gap = find_high_performers(observed, pop.applies, cfg.high_performer_quantile)
+    high, gap = find_high_performers(pop, observed, cfg.high_performer_quantile)
     return Kickoff(observed, high, gap, choose_goals(pop, gap, cfg, rng))

@@ -8,9 +8,51 @@ tie's intensity (contact plus this month's activities) times the learner's effor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from sim.config import LearningConfig
+
+
+@dataclass
+class TieBatch:
+    """Ties active in one month. Cells are flat (row * K + topic) indices, computed once per batch.
+
+    A teacher row at or above N is an outside expert; `peer` (0/1) marks ties whose teacher is a
+    member, who then also learns by teaching and whose contact motivates the learner.
+    """
+
+    learner: np.ndarray
+    learner_cell: np.ndarray
+    teacher_cell: np.ndarray
+    intensity: np.ndarray
+    fit: np.ndarray
+    peer: np.ndarray
+
+    @classmethod
+    def build(cls, learner, teacher, topic, intensity, fit, peer, n_topics: int) -> TieBatch:
+        return cls(
+            learner,
+            learner * n_topics + topic,
+            teacher * n_topics + topic,
+            intensity,
+            fit,
+            np.asarray(peer, dtype=float),
+        )
+
+    @classmethod
+    def concat(cls, batches: list[TieBatch]) -> TieBatch:
+        if len(batches) == 1:
+            return batches[0]
+        return cls(*(np.concatenate([getattr(b, f) for b in batches]) for f in cls.__annotations__))
+
+
+@dataclass
+class MonthGains:
+    gained: np.ndarray  # (N, K) points learned this month
+    goal_gain: np.ndarray  # (N,) mean points gained per goal topic
+    peer_contact: np.ndarray  # (N,) fit-weighted intensity of contact with peers
 
 
 def effort(
@@ -30,37 +72,57 @@ def context_fit(resource_a: np.ndarray, resource_b: np.ndarray, penalty: float) 
     return np.exp(-penalty * np.abs(resource_a - resource_b))
 
 
+def bounded(x: np.ndarray, low: float, high: float) -> np.ndarray:
+    """np.clip without its Python overhead, which dominates on arrays of a few hundred cells."""
+    return np.minimum(np.maximum(x, low), high)
+
+
 def headroom(capacity: np.ndarray, exponent: float) -> np.ndarray:
     """Diminishing returns: the last points before 100 are the hardest to gain."""
-    return (1 - np.clip(capacity, 0, 100) / 100) ** exponent
+    return (1 - capacity / 100) ** exponent
 
 
 def tie_gains(
     capacity: np.ndarray,
     teacher_level: np.ndarray,
-    learner: np.ndarray,
-    teacher: np.ndarray,
-    topic: np.ndarray,
-    intensity: np.ndarray,
+    room: np.ndarray,
     effort_nk: np.ndarray,
-    fit: np.ndarray,
-    ceiling_exponent: float,
+    ties: TieBatch,
 ) -> np.ndarray:
-    """Points each tie adds to its learner this month; zero where the teacher is not better."""
-    own = capacity[learner, topic]
-    gap = np.maximum(teacher_level[teacher, topic] - own, 0.0)
-    share = np.minimum(intensity * effort_nk[learner, topic] * fit, 1.0)
-    return share * gap * headroom(own, ceiling_exponent)
+    """Points each tie adds to its learner this month; zero where the teacher is not better.
+
+    `teacher_level` is capacity with the experts' rows below; `room` is `headroom(capacity)`.
+    """
+    cell = ties.learner_cell
+    gap = np.maximum(teacher_level.ravel()[ties.teacher_cell] - capacity.ravel()[cell], 0.0)
+    share = np.minimum(ties.intensity * effort_nk.ravel()[cell] * ties.fit, 1.0)
+    return share * gap * room.ravel()[cell]
 
 
-def per_cell(values: np.ndarray, row: np.ndarray, col: np.ndarray, shape: tuple[int, int]):
-    """Sum values into an (N, K) array by (row, col): many ties may feed one cell."""
-    flat = np.bincount(row * shape[1] + col, weights=values, minlength=shape[0] * shape[1])
-    return flat.reshape(shape).astype(float, copy=False)  # bincount of nothing is int
+def learn(
+    capacity: np.ndarray,
+    teacher_level: np.ndarray,
+    ties: TieBatch,
+    effort_nk: np.ndarray,
+    goal_weight: np.ndarray,
+    others: np.ndarray,
+    cfg: LearningConfig,
+) -> MonthGains:
+    """One month of learning: along ties, back to peer mentors, and spilling into `others`.
 
-
-def per_row(values: np.ndarray, row: np.ndarray, n: int) -> np.ndarray:
-    return np.bincount(row, weights=values, minlength=n).astype(float, copy=False)
+    `goal_weight` is (N, K), 1 / (number of goals) in goal cells and 0 elsewhere, so that a
+    weighted row sum is the mean gain per goal; `others` masks the non-goal topics that apply.
+    """
+    room = headroom(capacity, cfg.ceiling_exponent)
+    gains = tie_gains(capacity, teacher_level, room, effort_nk, ties)
+    size = capacity.size
+    gained = np.bincount(ties.learner_cell, gains, size)
+    taught = np.bincount(ties.teacher_cell, gains * ties.peer, teacher_level.size)[:size]
+    gained = (gained + cfg.mentor_share * taught * room.ravel()).reshape(capacity.shape)
+    goal_gain = (gained * goal_weight).sum(axis=1)
+    gained += cfg.spillover * goal_gain[:, None] * others * room
+    contact = np.bincount(ties.learner, ties.intensity * ties.fit * ties.peer, len(capacity))
+    return MonthGains(gained, goal_gain, contact)
 
 
 def updated_motivation(
@@ -79,4 +141,4 @@ def updated_motivation(
     )
     new = motivation + np.minimum(lift, 1) * (1 - motivation)
     new -= cfg.motivation_decay * (new - baseline)
-    return np.clip(new, 0, 1)
+    return bounded(new, 0, 1)

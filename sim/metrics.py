@@ -39,12 +39,13 @@ def summarise(model: TwinningModel, counterfactual: TwinningModel) -> dict[str, 
     end = model.config.schedule.programme_months
     later = model.months
     goals = model.kickoff.goals
+    kpi = h.kpi
     row: dict[str, float] = {}
     for topic in model.config.headline_topics:
         k = pop.topics.index(topic)
         members = pop.applies[:, k]
         chose = goals[members, k]
-        change = h.kpi[end, members, k] - h.kpi[0, members, k]
+        change = kpi[end, members, k] - kpi[0, members, k]
         effect = h.capacity[end, members, k] - cf.capacity[end, members, k]
         row[f"{topic}_estimate"] = selection_estimate(change, chose)
         row[f"{topic}_true_effect"] = _mean(effect[chose])

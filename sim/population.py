@@ -28,6 +28,7 @@ class Population:
     event_group: np.ndarray  # (N,) index into `groups`
     groups: list[str]
     topics: list[str]  # (K,) hospital topics then district topics
+    topic_kind: np.ndarray  # (K,) the type each topic belongs to
     applies: np.ndarray  # (N, K) bool
     capacity: np.ndarray  # (N, K) true baseline capacity, 0-100
     trend: np.ndarray  # (N, K) secular trend, points/month
@@ -91,6 +92,7 @@ def build_population(cfg: PopulationConfig, rng: np.random.Generator) -> Populat
         event_group=np.array(group, dtype=np.int64),
         groups=groups,
         topics=[t.name for t in specs],
+        topic_kind=topic_kind,
         applies=applies,
         capacity=capacity,
         trend=trend,
