@@ -10,7 +10,7 @@ from dataclasses import replace
 import pandas as pd
 
 from sim.config import ConfigError, ScenarioConfig
-from sim.results import Results
+from sim.results import describe
 from sim.run import run_scenario
 
 
@@ -35,9 +35,9 @@ def parse_config(argv: list[str] | None) -> ScenarioConfig:
     )
 
 
-def format_summary(results: Results) -> str:
+def format_summary(summary: pd.DataFrame) -> str:
     """Mean, 95% confidence interval of the mean, and 95% range of replications, per measure."""
-    table = results.describe()
+    table = describe(summary)
     table = table.assign(
         mean=table["mean"].map("{:,.2f}".format),
         ci95=[
@@ -65,5 +65,5 @@ def main(argv: list[str] | None = None) -> int:
         f"{config.replications} replications, root seed {config.seed}"
     )
     with pd.option_context("display.width", 200):
-        print(format_summary(results))
+        print(format_summary(results.summary))
     return 0

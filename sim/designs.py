@@ -93,26 +93,36 @@ class TopicSpecificNetwork(NetworkDesign):
     name = "tpn"
 
     def build(self, ctx: DesignContext) -> Ties:
-        pop, obs, cfg = ctx.pop, ctx.kickoff.observed, ctx.kickoff_cfg
         learner, topic = ctx.kickoff.goal_cells()
-        eligible = ctx.kickoff.high_performer[:, topic].T
-        eligible &= obs[learner, topic][:, None] + cfg.min_gap <= obs[:, topic].T
-        eligible[np.arange(len(learner)), learner] = False
-        similarity = 1 - np.abs(pop.resource[None, :] - pop.resource[learner][:, None])
-        pref = cfg.similarity_preference
-        score = pref * similarity + (1 - pref) * obs[:, topic].T / 100
-        ranked = np.argsort(np.where(eligible, -score, np.inf), axis=1, kind="stable").tolist()
-        n_eligible = eligible.sum(axis=1).tolist()
-        load = [0] * pop.size
+        options = self.ranked_options(ctx, learner, topic)
+        load = [0] * ctx.pop.size
         chosen = np.full(len(learner), -1)
         for g in ctx.rng.permutation(len(learner)).tolist():  # first come, first served
-            for m in ranked[g][: n_eligible[g]]:
-                if load[m] < cfg.max_mentees:
+            for m in options[g]:
+                if load[m] < ctx.kickoff_cfg.max_mentees:
                     load[m] += 1
                     chosen[g] = m
                     break
         keep = chosen >= 0
         return Ties.from_pairs(learner[keep], chosen[keep], topic[keep])
+
+    @staticmethod
+    def ranked_options(ctx: DesignContext, learner: np.ndarray, topic: np.ndarray) -> list[list]:
+        """Per goal, the eligible high performers in its topic, most preferred first."""
+        obs, cfg, resource = ctx.kickoff.observed, ctx.kickoff_cfg, ctx.pop.resource
+        options: list[list] = [[] for _ in learner]
+        for k in np.unique(topic):
+            goals = np.flatnonzero(topic == k)
+            who, cand = learner[goals], np.flatnonzero(ctx.kickoff.high_performer[:, k])
+            eligible = obs[who, k][:, None] + cfg.min_gap <= obs[cand, k][None, :]
+            eligible &= who[:, None] != cand[None, :]
+            similarity = 1 - np.abs(resource[cand][None, :] - resource[who][:, None])
+            pref = cfg.similarity_preference
+            score = pref * similarity + (1 - pref) * obs[cand, k][None, :] / 100
+            order = np.argsort(np.where(eligible, -score, np.inf), axis=1, kind="stable")
+            for row, (g, n) in enumerate(zip(goals, eligible.sum(axis=1), strict=True)):
+                options[g] = cand[order[row, :n]].tolist()
+        return options
 
 
 @register

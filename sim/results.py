@@ -28,24 +28,29 @@ class Results:
     summary: pd.DataFrame  # one row per replication: outcome measures (sim.metrics)
 
     def describe(self) -> pd.DataFrame:
-        """Mean with its 95% confidence interval, and the 2.5-97.5% range across replications."""
-        numeric = self.summary.drop(columns=["run", "seed"]).select_dtypes("number")
-        grouped = numeric.groupby(self.summary["design"], sort=False)
-        n = grouped.count()
-        mean, sd = grouped.mean(), grouped.std()
-        half = 1.96 * sd / np.sqrt(n)
-        table = pd.concat(
-            {
-                "mean": mean,
-                "ci_low": mean - half,
-                "ci_high": mean + half,
-                "p2.5": grouped.quantile(0.025),
-                "p97.5": grouped.quantile(0.975),
-                "n": n,
-            },
-            names=["statistic"],
-        )
-        return table.stack().unstack("statistic").rename_axis(["design", "measure"])
+        return describe(self.summary)
+
+
+def describe(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per design and measure: mean with its 95% confidence interval, and the 2.5-97.5% range
+    across replications."""
+    numeric = summary.drop(columns=["run", "seed"]).select_dtypes("number")
+    grouped = numeric.groupby(summary["design"], sort=False)
+    n = grouped.count()
+    mean, sd = grouped.mean(), grouped.std()
+    half = 1.96 * sd / np.sqrt(n)
+    table = pd.concat(
+        {
+            "mean": mean,
+            "ci_low": mean - half,
+            "ci_high": mean + half,
+            "p2.5": grouped.quantile(0.025),
+            "p97.5": grouped.quantile(0.975),
+            "n": n,
+        },
+        names=["statistic"],
+    )
+    return table.stack().unstack("statistic").rename_axis(["design", "measure"])
 
 
 def _tag(frame: pd.DataFrame, model: TwinningModel, run: int) -> pd.DataFrame:
