@@ -88,15 +88,15 @@ def tie_gains(
     room: np.ndarray,
     effort_nk: np.ndarray,
     ties: TieBatch,
-) -> np.ndarray:
-    """Points each tie adds to its learner this month; zero where the teacher is not better.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Points each tie adds to its learner this month, and the gap to its teacher (>= 0).
 
     `teacher_level` is capacity with the experts' rows below; `room` is `headroom(capacity)`.
     """
     cell = ties.learner_cell
     gap = np.maximum(teacher_level.ravel()[ties.teacher_cell] - capacity.ravel()[cell], 0.0)
     share = np.minimum(ties.intensity * effort_nk.ravel()[cell] * ties.fit, 1.0)
-    return share * gap * room.ravel()[cell]
+    return share * gap * room.ravel()[cell], gap
 
 
 def learn(
@@ -114,14 +114,15 @@ def learn(
     weighted row sum is the mean gain per goal; `others` masks the non-goal topics that apply.
     """
     room = headroom(capacity, cfg.ceiling_exponent)
-    gains = tie_gains(capacity, teacher_level, room, effort_nk, ties)
+    gains, gap = tie_gains(capacity, teacher_level, room, effort_nk, ties)
     size = capacity.size
     gained = np.bincount(ties.learner_cell, gains, size)
     taught = np.bincount(ties.teacher_cell, gains * ties.peer, teacher_level.size)[:size]
     gained = (gained + cfg.mentor_share * taught * room.ravel()).reshape(capacity.shape)
     goal_gain = (gained * goal_weight).sum(axis=1)
     gained += cfg.spillover * goal_gain[:, None] * others * room
-    contact = np.bincount(ties.learner, ties.intensity * ties.fit * ties.peer, len(capacity))
+    from_better_peer = ties.intensity * ties.fit * ties.peer * (gap > 0)  # mechanism 2
+    contact = np.bincount(ties.learner, from_better_peer, len(capacity))
     return MonthGains(gained, goal_gain, contact)
 
 

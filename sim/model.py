@@ -222,12 +222,13 @@ class TwinningModel(mesa.Model):
         contact = np.where(self.is_expert, cfg.expert_contact_rate, cfg.peer_contact_rate)
         if not in_programme:
             contact = contact * (cfg.persistence * self.design.ties_persist * ~self.is_expert)
-        standing = replace(self.standing, intensity=contact * self.dilution)
+        standing = replace(self.standing, intensity=contact)
         batches = [standing]
         if in_programme and self.design.programme:
             for event in self.plan.get(month, []):
                 self.hold(event, standing, coaching, batches, capacity)
             self.expert_visits(month, standing)
+        standing.intensity *= self.dilution  # a busy mentor gives each mentee less of everything
         return TieBatch.concat(batches), coaching
 
     def hold(
