@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from dataclasses import replace
+from typing import NoReturn
 
 import pandas as pd
 
@@ -14,9 +15,16 @@ from sim.results import describe
 from sim.run import run_scenario
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr like every other input error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def parse_config(argv: list[str] | None) -> ScenarioConfig:
     default = ScenarioConfig()
-    parser = argparse.ArgumentParser(prog="tpn-sim", description=__doc__)
+    parser = OneLineErrors(prog="tpn-sim", description=__doc__)
     parser.add_argument(
         "--design", default=default.network.design, help="network design (default %(default)s)"
     )

@@ -8,6 +8,7 @@ and (later) Hydra, and it checks itself on construction so bad input fails befor
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
@@ -23,8 +24,18 @@ def param(default: Any, low: float, high: float, unit: str, source: str) -> Any:
     return field(default=default, metadata={"range": (low, high), "unit": unit, "source": source})
 
 
+def is_integer(value: Any) -> bool:
+    """Python or numpy integers, but not bools (True is an int to Python, not to a user)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
 class Validated:
-    """Checks every :func:`param` field against its range when the dataclass is built."""
+    """Checks every :func:`param` field against its range when the dataclass is built, and
+    stores it as a plain Python int or float (numpy scalars from sweeps are welcome)."""
 
     section: ClassVar[str] = ""
 
@@ -34,17 +45,12 @@ class Validated:
                 continue
             value = getattr(self, f.name)
             low, high = f.metadata["range"]
-            is_int = isinstance(f.default, int) and not isinstance(f.default, bool)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or (is_int and not isinstance(value, int))
-                or not math.isfinite(value)
-                or not low <= value <= high
-            ):
-                kind = "an integer" if is_int else "a number"
+            integer = isinstance(f.default, int)
+            if not (is_integer(value) if integer else is_number(value)) or not low <= value <= high:
+                kind = "an integer" if integer else "a number"
                 key = f"{self.section}.{f.name}" if self.section else f.name
                 raise ConfigError(f"{key}={value!r} is invalid: allowed {kind} in [{low}, {high}]")
+            setattr(self, f.name, int(value) if integer else float(value))
         self.check()
 
     def check(self) -> None:
@@ -174,8 +180,18 @@ class PopulationConfig(Validated):
             raise ConfigError(
                 "population.provinces has no members: allowed at least one hospital or district"
             )
+        provinces = [p.name for p in self.provinces]
+        districts = [d for p in self.provinces for d in p.districts]
+        repeated = sorted(
+            {n for names in (provinces, districts) for n in names if names.count(n) > 1}
+        )
+        if repeated:  # institution names are built from them and must be unique
+            raise ConfigError(
+                f"population.provinces repeats the name(s) {repeated}: allowed distinct province "
+                "and district names"
+            )
         for p in self.provinces:
-            if p.hospitals < 0:
+            if not is_integer(p.hospitals) or p.hospitals < 0:
                 raise ConfigError(
                     f"population.provinces[{p.name}].hospitals={p.hospitals} is invalid: "
                     "allowed an integer >= 0"
@@ -312,9 +328,17 @@ class ScheduleConfig(Validated):
         if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", self.start):
             raise ConfigError(f"schedule.start={self.start!r} is invalid: allowed 'YYYY-MM'")
         for i, e in enumerate(self.events):
-            if not 1 <= e.month <= self.programme_months:
+            for name, enum in (("kind", EventKind), ("mode", Mode)):
+                try:  # YAML and Hydra give plain strings
+                    setattr(e, name, enum(getattr(e, name)))
+                except ValueError:
+                    raise ConfigError(
+                        f"schedule.events[{i}].{name}={getattr(e, name)!r} is invalid: allowed one "
+                        f"of {[m.value for m in enum]}"
+                    ) from None
+            if not is_integer(e.month) or not 1 <= e.month <= self.programme_months:
                 raise ConfigError(
-                    f"schedule.events[{i}].month={e.month} is invalid: allowed an integer in "
+                    f"schedule.events[{i}].month={e.month!r} is invalid: allowed an integer in "
                     f"[1, {self.programme_months}] (schedule.programme_months)"
                 )
 

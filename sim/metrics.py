@@ -22,7 +22,11 @@ def selection_estimate(change: np.ndarray, chose: np.ndarray) -> float:
 
 
 def panel_selection_estimate(panel: pd.DataFrame, topic: str, end_month: int) -> float:
-    """The article's estimator from a tidy panel (institution, topic, month, kpi, goal)."""
+    """The article's estimator from one run's tidy panel (institution, topic, month, kpi, goal)."""
+    if "run" in panel and panel["run"].nunique() > 1:
+        raise ValueError(
+            f"panel holds {panel['run'].nunique()} runs: pass one run, e.g. panel[panel.run == 0]"
+        )
     rows = panel[panel["topic"] == topic]
     wide = rows.pivot_table(index="institution", columns="month", values="kpi", observed=True)
     chose = rows.groupby("institution", observed=True)["goal"].first().reindex(wide.index)

@@ -252,6 +252,8 @@ class TwinningModel(mesa.Model):
         elif event.kind is EventKind.exchange_visit:
             standing.intensity += cfg.exchange_visit_rate * factor * standing.peer
             count, unit = int(standing.peer.sum()), costs.exchange_visit
+            if not count:
+                return  # no twins, no visits
         else:
             national = event.kind is EventKind.network_workshop
             rate = cfg.network_workshop_rate if national else cfg.provincial_workshop_rate

@@ -16,6 +16,17 @@ from sim.model import TwinningModel
 from sim.schedule import month_labels
 
 KIND_NAMES = np.array(["hospital", "district"])
+TEXT = "str"
+TIES_DTYPES = {
+    **dict.fromkeys(["learner", "type", "topic", "teacher", "teacher_kind", "status"], TEXT),
+    **dict.fromkeys(["learner_kpi", "teacher_kpi", "context_fit"], "float64"),
+}
+EVENTS_DTYPES = {
+    "month": "int64",
+    **dict.fromkeys(["date", "event", "mode", "group"], TEXT),
+    "participants": "int64",
+    "cost": "float64",
+}
 
 
 @dataclass
@@ -54,9 +65,9 @@ def describe(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def _tag(frame: pd.DataFrame, model: TwinningModel, run: int) -> pd.DataFrame:
-    frame.insert(0, "design", model.config.network.design)
-    frame.insert(0, "seed", model.seed)
-    frame.insert(0, "run", run)
+    frame.insert(0, "design", pd.Series(model.config.network.design, frame.index, dtype=TEXT))
+    frame.insert(0, "seed", pd.Series(model.seed, frame.index, dtype="int64"))
+    frame.insert(0, "run", pd.Series(run, frame.index, dtype="int64"))
     return frame
 
 
@@ -117,7 +128,7 @@ def ties_frame(model: TwinningModel, run: int) -> pd.DataFrame:
             "context_fit": np.concatenate([model.fit, np.full(len(lost_learner), np.nan)]),
         }
     )
-    return _tag(frame, model, run)
+    return _tag(frame.astype(TIES_DTYPES), model, run)  # fixed dtypes, even when empty
 
 
 def events_frame(model: TwinningModel, run: int) -> pd.DataFrame:
@@ -126,4 +137,4 @@ def events_frame(model: TwinningModel, run: int) -> pd.DataFrame:
     frame = pd.DataFrame(model.event_log, columns=columns)
     labels = month_labels(model.config.schedule)
     frame.insert(1, "date", [labels[m] for m in frame["month"]])
-    return _tag(frame, model, run)
+    return _tag(frame.astype(EVENTS_DTYPES), model, run)

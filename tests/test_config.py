@@ -1,0 +1,333 @@
+"""ScenarioConfig: validated on construction, one-line ConfigError naming key, value and range."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields, replace
+
+import numpy as np
+import pytest
+
+import sim
+from sim import ConfigError, ScenarioConfig
+from sim.config import (
+    CostConfig,
+    EventKind,
+    EventSpec,
+    KickoffConfig,
+    LearningConfig,
+    Mode,
+    NetworkConfig,
+    PopulationConfig,
+    ProvinceSpec,
+    ScheduleConfig,
+    TopicSpec,
+    tpn_events,
+)
+
+# Every validated class, built from a base that passes its own cross-field checks.
+SECTIONS = {
+    "ScenarioConfig": ScenarioConfig,
+    "PopulationConfig": PopulationConfig,
+    "KickoffConfig": KickoffConfig,
+    "NetworkConfig": NetworkConfig,
+    "LearningConfig": LearningConfig,
+    "ScheduleConfig": lambda: ScheduleConfig(events=[]),  # no events: any programme length
+    "CostConfig": CostConfig,
+    "TopicSpec": TopicSpec,
+}
+
+
+def ranged_fields() -> list:
+    """(class name, field, low, high, dotted key) for every `param(...)` field."""
+    out = []
+    for name, build in SECTIONS.items():
+        obj = build()
+        for f in fields(obj):
+            if "range" in f.metadata:
+                low, high = f.metadata["range"]
+                key = f"{obj.section}.{f.name}" if obj.section else f.name
+                out.append(pytest.param(name, f, low, high, key, id=key))
+    return out
+
+
+def rebuild(section: str, **changes):
+    return replace(SECTIONS[section](), **changes)
+
+
+def assert_one_line_naming(error: pytest.ExceptionInfo, *fragments: str) -> None:
+    message = str(error.value)
+    assert "\n" not in message, message
+    assert "allowed" in message, message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+# --- the default and the error type -----------------------------------------------------------
+
+
+def test_default_config_is_valid_and_describes_rwanda(default_config):
+    pop = default_config.population
+    assert sum(p.hospitals for p in pop.provinces) == 10
+    assert sum(len(p.districts) for p in pop.provinces) == 30
+    assert len(pop.event_groups()) == 4  # one provincial event per province, Kigali with East
+    assert default_config.network.design == "tpn"
+    assert default_config.schedule.programme_months == 18  # Aug 2021 - Feb 2023
+
+
+def test_config_error_is_a_value_error():
+    assert issubclass(ConfigError, ValueError)
+    assert sim.ConfigError is ConfigError
+
+
+# --- each class of bad input named in the issue -----------------------------------------------
+
+
+def bad_inputs():
+    c = ScenarioConfig()
+    pw = EventKind.provincial_workshop
+    return [
+        pytest.param(
+            lambda: replace(c, learning=replace(c.learning, peer_contact_rate=-1)),
+            ["learning.peer_contact_rate=-1", "[0, 1]"],
+            id="negative-rate",
+        ),
+        pytest.param(
+            lambda: replace(c.learning, turnover_rate=1.5),
+            ["learning.turnover_rate=1.5", "[0, 1]"],
+            id="probability-above-1",
+        ),
+        pytest.param(
+            lambda: replace(c.kickoff, high_performer_quantile=-0.1),
+            ["kickoff.high_performer_quantile=-0.1", "[0, 1]"],
+            id="probability-below-0",
+        ),
+        pytest.param(
+            lambda: replace(c.population, provinces=[ProvinceSpec("Empty", [], 0, "E")]),
+            ["population.provinces", "at least one hospital or district"],
+            id="empty-population",
+        ),
+        pytest.param(
+            lambda: replace(c.population, provinces=[]),
+            ["population.provinces", "at least one hospital or district"],
+            id="no-provinces",
+        ),
+        pytest.param(
+            lambda: replace(c, headline_topics=["accreditation", "malaria"]),
+            ["headline_topics", "'malaria'", "'accreditation'", "'cbhi_coverage'"],
+            id="unknown-headline-topic",
+        ),
+        pytest.param(
+            lambda: replace(c, kickoff=replace(c.kickoff, goals_per_institution=6)),
+            ["kickoff.goals_per_institution=6", "at most 5"],
+            id="more-goals-than-topics",
+        ),
+        pytest.param(
+            lambda: replace(c, network=replace(c.network, design="ring")),
+            ["network.design='ring'", "'tpn'", "'none'", "'external_expert'"],
+            id="unknown-design",
+        ),
+        pytest.param(
+            lambda: ScheduleConfig(events=[EventSpec(EventKind.coaching, 19)]),
+            ["schedule.events[0].month=19", "[1, 18]"],
+            id="event-after-programme",
+        ),
+        pytest.param(
+            lambda: ScheduleConfig(events=[*tpn_events(), EventSpec(EventKind.coaching, 0)]),
+            [f"schedule.events[{len(tpn_events())}].month=0", "[1, 18]"],
+            id="event-at-kickoff",
+        ),
+        pytest.param(
+            lambda: replace(c.schedule, programme_months=12),  # default events reach month 16
+            ["schedule.events[", "[1, 12]", "schedule.programme_months"],
+            id="programme-shortened-below-events",
+        ),
+        pytest.param(
+            lambda: replace(c, schedule=ScheduleConfig(events=[EventSpec(pw, 6, group="Mars")])),
+            ["schedule.events[0].group='Mars'", "'North'", "'East and Kigali'"],
+            id="unknown-event-group",
+        ),
+        pytest.param(
+            lambda: replace(c.learning, drift_sd=True),
+            ["learning.drift_sd=True", "a number in [0, 20]"],
+            id="bool-for-number",
+        ),
+        pytest.param(
+            lambda: replace(c.learning, drift_sd="0.5"),
+            ["learning.drift_sd='0.5'", "a number in [0, 20]"],
+            id="string-for-number",
+        ),
+        pytest.param(
+            lambda: replace(c.kickoff, max_mentees=2.5),
+            ["kickoff.max_mentees=2.5", "an integer in [1, 10000]"],
+            id="float-for-integer",
+        ),
+        pytest.param(
+            lambda: replace(c, replications=True),
+            ["replications=True", "an integer in [1, 10000000]"],
+            id="bool-for-integer",
+        ),
+        pytest.param(
+            lambda: replace(c.learning, measurement_sd=float("nan")),
+            ["learning.measurement_sd=nan", "[0, 30]"],
+            id="nan",
+        ),
+        pytest.param(
+            lambda: replace(c.costs, expert_visit=float("inf")),
+            ["costs.expert_visit=inf", "[0, 10000000.0]"],
+            id="infinity",
+        ),
+        pytest.param(
+            lambda: replace(c, seed=-1),
+            ["seed=-1", "an integer in [0, 9223372036854775807]"],
+            id="negative-seed",
+        ),
+        pytest.param(
+            lambda: replace(c.schedule, start="2021-13"),
+            ["schedule.start='2021-13'", "'YYYY-MM'"],
+            id="bad-start-month",
+        ),
+        pytest.param(
+            lambda: replace(c.population, hospital_topics=[]),
+            ["population.hospital_topics=[]", "non-empty list"],
+            id="no-hospital-topics",
+        ),
+        pytest.param(
+            lambda: replace(
+                c.population, district_topics=[TopicSpec("supervision"), TopicSpec("supervision")]
+            ),
+            ["population.district_topics=", "distinct topic names"],
+            id="duplicate-topic",
+        ),
+        pytest.param(
+            lambda: replace(c.population, district_topics=[TopicSpec("accreditation")]),
+            ["['accreditation']", "each topic for one type only"],
+            id="topic-for-both-types",
+        ),
+        pytest.param(
+            lambda: TopicSpec(name="Data Quality"),
+            ["population.topics.name='Data Quality'", "snake_case"],
+            id="bad-topic-name",
+        ),
+        pytest.param(
+            lambda: replace(c.population, provinces=[ProvinceSpec("P", ["D", "E"], -1, "g")]),
+            ["population.provinces[P].hospitals=-1", ">= 0"],
+            id="negative-hospitals",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("build", "fragments"), bad_inputs())
+def test_bad_input_is_rejected_with_one_line_naming_key_and_range(build, fragments):
+    with pytest.raises(ConfigError) as error:
+        build()
+    assert_one_line_naming(error, *fragments)
+
+
+# --- every ranged parameter, generically ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("section", "f", "low", "high", "key"), ranged_fields())
+def test_every_param_accepts_its_bounds_and_default(section, f, low, high, key):
+    is_int = isinstance(f.default, int)
+    for value in (f.default, low, high):
+        value = int(value) if is_int else float(value)
+        built = rebuild(section, **{f.name: value})
+        assert getattr(built, f.name) == value
+
+
+@pytest.mark.parametrize(("section", "f", "low", "high", "key"), ranged_fields())
+def test_every_param_rejects_values_outside_its_range(section, f, low, high, key):
+    is_int = isinstance(f.default, int)
+    for value in (low - 1, high + 1):
+        value = int(value) if is_int else float(value)
+        with pytest.raises(ConfigError) as error:
+            rebuild(section, **{f.name: value})
+        assert_one_line_naming(error, f"{key}={value!r}", f"[{low}, {high}]")
+
+
+@pytest.mark.parametrize(("section", "f", "low", "high", "key"), ranged_fields())
+def test_every_param_rejects_wrong_types_and_non_finite(section, f, low, high, key):
+    wrong = [True, False, str(f.default), None, [f.default], math.nan, math.inf, -math.inf]
+    if isinstance(f.default, int):
+        wrong.append(float(f.default))  # 2.0 is not an integer count
+    for value in wrong:
+        with pytest.raises(ConfigError) as error:
+            rebuild(section, **{f.name: value})
+        assert_one_line_naming(error, f"{key}={value!r}", f"[{low}, {high}]")
+
+
+def test_int_given_for_float_param_is_accepted():
+    assert LearningConfig(drift_sd=2).drift_sd == 2
+    assert LearningConfig(drift_sd=np.float64(2.5)).drift_sd == 2.5
+
+
+def test_nested_replace_validates_like_direct_construction(default_config):
+    with pytest.raises(ConfigError, match=r"^network\.n_experts=0 "):
+        replace(default_config, network=replace(default_config.network, n_experts=0))
+    with pytest.raises(ConfigError, match=r"^network\.n_experts=0 "):
+        NetworkConfig(n_experts=0)
+
+
+# --- valid cross-field combinations are accepted ----------------------------------------------
+
+
+def test_goals_may_equal_the_number_of_topics(default_config):
+    c = replace(default_config, kickoff=replace(default_config.kickoff, goals_per_institution=5))
+    assert c.kickoff.goals_per_institution == 5
+
+
+def test_event_in_last_programme_month_and_groupless_events_are_accepted():
+    s = ScheduleConfig(
+        programme_months=6,
+        events=[
+            EventSpec(EventKind.coaching, 6, Mode.virtual),
+            EventSpec(EventKind.provincial_workshop, 1),  # '' = held in every group
+        ],
+    )
+    assert len(s.events) == 2
+
+
+def test_custom_topics_can_be_headline_topics(default_config):
+    topics = [TopicSpec("malaria", 50.0, 10.0, 0.0), TopicSpec("hiv", 70.0, 5.0, 0.0)]
+    pop = replace(default_config.population, district_topics=topics)
+    c = replace(
+        default_config,
+        population=pop,
+        headline_topics=["malaria"],
+        kickoff=replace(default_config.kickoff, goals_per_institution=2),
+    )
+    assert c.headline_topics == ["malaria"]
+    with pytest.raises(ConfigError, match=r"goals_per_institution=3 .* at most 2"):
+        replace(c, kickoff=replace(c.kickoff, goals_per_institution=3))
+
+
+def test_a_population_of_districts_only_is_valid(default_config):
+    provinces = [replace(p, hospitals=0) for p in default_config.population.provinces]
+    c = replace(default_config, population=replace(default_config.population, provinces=provinces))
+    assert sum(p.hospitals for p in c.population.provinces) == 0
+
+
+# --- bugs found while writing the suite (see the final report) --------------------------------
+
+
+def test_numpy_integer_is_accepted_for_integer_params():
+    assert KickoffConfig(goals_per_institution=np.int64(2)).goals_per_institution == 2
+
+
+@pytest.mark.parametrize("month", [3.5, True, "3"], ids=["float", "bool", "str"])
+def test_non_integer_event_month_is_a_config_error(month):
+    with pytest.raises(ConfigError, match=r"schedule\.events\[0\]\.month"):
+        ScheduleConfig(events=[EventSpec(EventKind.coaching, month)])
+
+
+def test_duplicate_institution_names_are_a_config_error(default_config):
+    provinces = [*default_config.population.provinces]
+    provinces[1] = replace(provinces[1], districts=[*provinces[1].districts, "Gasabo"])
+    with pytest.raises(ConfigError, match=r"population\.provinces"):
+        c = replace(
+            default_config,
+            population=replace(default_config.population, provinces=provinces),
+            replications=1,
+        )
+        sim.run_scenario(c)
