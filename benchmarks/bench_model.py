@@ -10,7 +10,6 @@ keep the fastest set-up and the fastest run; report the mean over seeds. Both mo
 from __future__ import annotations
 
 import argparse
-import gc
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -29,7 +28,6 @@ def fastest(make: Callable[[int], mesa.Model], seed: int, repeats: int) -> tuple
     """Fastest set-up and fastest run of STEPS steps, in seconds, over `repeats` tries."""
     setups, runs = [], []
     for _ in range(repeats):
-        gc.collect()
         start = time.perf_counter()
         model = make(seed)
         built = time.perf_counter()

@@ -108,21 +108,27 @@ class TopicSpecificNetwork(NetworkDesign):
 
     @staticmethod
     def ranked_options(ctx: DesignContext, learner: np.ndarray, topic: np.ndarray) -> list[list]:
-        """Per goal, the eligible high performers in its topic, most preferred first."""
+        """Per goal, the eligible high performers in its topic, most preferred first.
+
+        Candidates are the topic's high performers, padded to a (goal, candidate) matrix, so the
+        work grows with goals x high performers, not goals x members.
+        """
         obs, cfg, resource = ctx.kickoff.observed, ctx.kickoff_cfg, ctx.pop.resource
-        options: list[list] = [[] for _ in learner]
-        for k in np.unique(topic):
-            goals = np.flatnonzero(topic == k)
-            who, cand = learner[goals], np.flatnonzero(ctx.kickoff.high_performer[:, k])
-            eligible = obs[who, k][:, None] + cfg.min_gap <= obs[cand, k][None, :]
-            eligible &= who[:, None] != cand[None, :]
-            similarity = 1 - np.abs(resource[cand][None, :] - resource[who][:, None])
-            pref = cfg.similarity_preference
-            score = pref * similarity + (1 - pref) * obs[cand, k][None, :] / 100
-            order = np.argsort(np.where(eligible, -score, np.inf), axis=1, kind="stable")
-            for row, (g, n) in enumerate(zip(goals, eligible.sum(axis=1), strict=True)):
-                options[g] = cand[order[row, :n]].tolist()
-        return options
+        high = ctx.kickoff.high_performer
+        count = high.sum(axis=0)
+        width = int(count.max(initial=0))
+        first = np.argsort(~high, axis=0, kind="stable")[:width].T  # (K, width), members order
+        padded = np.where(np.arange(width) < count[:, None], first, -1)
+        cand = padded[topic]  # (G, width)
+        level = obs[cand, topic[:, None]]
+        eligible = (cand >= 0) & (cand != learner[:, None])
+        eligible &= obs[learner, topic][:, None] + cfg.min_gap <= level
+        similarity = 1 - np.abs(resource[cand] - resource[learner][:, None])
+        pref = cfg.similarity_preference
+        score = pref * similarity + (1 - pref) * level / 100
+        order = np.argsort(np.where(eligible, -score, np.inf), axis=1, kind="stable")
+        ranked = np.take_along_axis(cand, order, axis=1).tolist()
+        return [row[:n] for row, n in zip(ranked, eligible.sum(axis=1).tolist(), strict=True)]
 
 
 @register
