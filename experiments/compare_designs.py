@@ -16,7 +16,7 @@ import pandas as pd
 
 from sim import ScenarioConfig, run_scenario
 from sim.designs import DESIGNS
-from sim.results import describe
+from sim.tables import describe
 
 MEASURES = [
     "mean_effect",

@@ -2,7 +2,7 @@
 
 from sim.config import ConfigError, ScenarioConfig
 from sim.model import TwinningModel
-from sim.results import Results
 from sim.run import run_scenario
+from sim.tables import Results
 
 __all__ = ["ConfigError", "Results", "ScenarioConfig", "TwinningModel", "run_scenario"]

@@ -1,46 +1,86 @@
-"""`tpn-sim`: run a scenario from the command line and print its summary across replications."""
+"""`tpn-sim`: the Hydra command line. Runs a scenario or a sweep into the results store.
+
+Before Hydra starts, every job of the command line is composed and validated (types by the
+structured config, ranges by the dataclasses), so bad input stops with one line naming the key,
+the value and what is allowed, before any output folder exists.
+"""
 
 from __future__ import annotations
 
-import argparse
 import logging
+import shlex
+import subprocess
 import sys
-from dataclasses import replace
-from typing import NoReturn
+from dataclasses import fields
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
+import hydra
 import pandas as pd
+from hydra import compose, initialize_config_dir
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra._internal.utils import get_args_parser
+from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, MissingConfigException
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
 
 from sim.config import ConfigError, ScenarioConfig
-from sim.results import describe
+from sim.results import config_key, is_complete, read_table, save
 from sim.run import run_scenario
+from sim.tables import describe
+
+CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
+PACKAGES = [
+    "twinning-sim",
+    "mesa",
+    "numpy",
+    "pandas",
+    "scipy",
+    "hydra-core",
+    "omegaconf",
+    "pyarrow",
+]
+log = logging.getLogger(__name__)
+
+ConfigStore.instance().store(name="scenario_schema", node=ScenarioConfig)
 
 
-class OneLineErrors(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr like every other input error."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+def run_dirname(override_dirname: str) -> str:
+    """Folder name of a run: its overrides (so a re-run lands in the same place), or 'default'."""
+    return override_dirname.replace("/", "_") or "default"
 
 
-def parse_config(argv: list[str] | None) -> ScenarioConfig:
-    default = ScenarioConfig()
-    parser = OneLineErrors(prog="tpn-sim", description=__doc__)
-    parser.add_argument(
-        "--design", default=default.network.design, help="network design (default %(default)s)"
-    )
-    parser.add_argument(
-        "--replications", type=int, default=default.replications, help="default %(default)s"
-    )
-    parser.add_argument(
-        "--seed", type=int, default=default.seed, help="root seed (default %(default)s)"
-    )
-    args = parser.parse_args(argv)
-    return replace(
-        default,
-        network=replace(default.network, design=args.design),
-        replications=args.replications,
-        seed=args.seed,
-    )
+OmegaConf.register_new_resolver("tpn.dirname", run_dirname, replace=True)
+
+
+def package_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def git_state() -> dict[str, object]:
+    """The source commit, if the package runs from a git checkout."""
+    repo = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
+        except OSError:
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    return {
+        "git_commit": commit,
+        "git_dirty": bool(git("status", "--porcelain")) if commit else None,
+    }
 
 
 def format_summary(summary: pd.DataFrame) -> str:
@@ -56,22 +96,122 @@ def format_summary(summary: pd.DataFrame) -> str:
         ],
         n=table["n"].astype(int),
     )
-    return table[["mean", "ci95", "range95", "n"]].to_string()
-
-
-def main(argv: list[str] | None = None) -> int:
-    try:
-        config = parse_config(argv)
-    except ConfigError as error:
-        print(f"tpn-sim: error: {error}", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    logging.getLogger("sim").setLevel(logging.INFO)
-    results = run_scenario(config)
-    print(
-        f"Rwanda TPN scenario, design {config.network.design!r}, "
-        f"{config.replications} replications, root seed {config.seed}"
-    )
     with pd.option_context("display.width", 200):
-        print(format_summary(results.summary))
+        return table[["mean", "ci95", "range95", "n"]].to_string()
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+def run_job(cfg: DictConfig) -> None:
+    """One job: run the configured scenario unless its complete results already exist."""
+    config: ScenarioConfig = OmegaConf.to_object(cfg)
+    hydra_cfg = HydraConfig.get()
+    folder = Path(hydra_cfg.runtime.output_dir)
+    config_yaml = OmegaConf.to_yaml(cfg, resolve=True, sort_keys=True)
+    key = config_key(config_yaml, package_version("twinning-sim") or "unknown")
+    if is_complete(folder, key):
+        log.info(
+            "complete results for this configuration (key %s) exist in %s: skipped", key, folder
+        )
+    else:
+        log.info(
+            "running design %r, %d replications, root seed %d, overrides %s",
+            config.network.design,
+            config.replications,
+            config.seed,
+            list(hydra_cfg.overrides.task),
+        )
+        started = datetime.now(UTC).isoformat()
+        results = run_scenario(config, progress=True)
+        manifest = {
+            "config_key": key,
+            "root_seed": config.seed,
+            "replications": config.replications,
+            "design": config.network.design,
+            "programme_months": config.schedule.programme_months,
+            "overrides": list(hydra_cfg.overrides.task),
+            "command": shlex.join(["tpn-sim", *sys.argv[1:]]),
+            "started": started,
+            "finished": datetime.now(UTC).isoformat(),
+            "python": sys.version.split()[0],
+            "packages": {name: package_version(name) for name in PACKAGES},
+            **git_state(),
+        }
+        save(results, folder, config_yaml, manifest)
+        log.info("results written to %s", folder)
+    print(f"{folder}: design {config.network.design!r}, {config.replications} replications")
+    print(format_summary(read_table(folder, "summary")))
+
+
+# --- validation before Hydra runs -------------------------------------------------------------
+
+
+def job_overrides(overrides: list[str], multirun: bool, sweep_params: dict) -> list[list[str]]:
+    """The override list of every job Hydra would launch (one list for a single run)."""
+    parser = OverridesParser.create()
+    parsed = parser.parse_overrides(overrides)
+    own = [o.input_line for o in parsed if o.get_key_element().lstrip("+~").startswith("hydra")]
+    task = [o.input_line for o in parsed if o.input_line not in own]
+    if not multirun:
+        swept = [o.input_line for o in parsed if o.is_sweep_override()]
+        if swept:
+            raise ConfigError(f"{swept[0]} is a sweep: allowed only with -m/--multirun")
+        return [overrides]
+    params = [f"{k}={v}" for k, v in sweep_params.items()] + task
+    jobs = BasicSweeper.split_arguments(parser.parse_overrides(params), None)[0]
+    return [own + job for job in jobs]
+
+
+def validate(overrides: list[str]) -> None:
+    """Compose one job as Hydra will, and build (so range-check) its ScenarioConfig."""
+    cfg = compose(config_name="config", overrides=overrides)
+    OmegaConf.to_object(cfg)
+
+
+def one_line(error: Exception) -> str:
+    """A composition error as one line naming the key, the value and what is allowed."""
+    if isinstance(error, ConfigError):
+        return str(error)
+    if isinstance(error, MissingConfigException) and error.missing_cfg_file:
+        group, _, name = error.missing_cfg_file.rpartition("/")
+        options = sorted(error.options or [])
+        return f"{group}={name} is invalid: allowed one of {options}"
+    cause = error
+    while cause.__cause__ is not None and not isinstance(cause, OmegaConfBaseException):
+        cause = cause.__cause__
+    if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
+        message = str(cause.msg).splitlines()[0]
+        schema = getattr(cause, "object_type", None)
+        if "not in" in message and schema is not None and hasattr(schema, "__dataclass_fields__"):
+            message += f": allowed keys {[f.name for f in fields(schema)]}"
+        return f"{cause.full_key}: {message}"
+    return str(error).strip().splitlines()[0]
+
+
+def preflight(argv: list[str]) -> str | None:
+    """Validate every job of the command line; the first problem as one line, or None."""
+    args = get_args_parser().parse_args(argv)
+    if args.help or args.hydra_help or args.info or args.shell_completion:
+        return None
+    try:
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+            parsed = OverridesParser.create().parse_overrides(args.overrides)
+            plain = [o.input_line for o in parsed if not o.is_sweep_override()]
+            base = compose(config_name="config", overrides=plain, return_hydra_config=True)
+            multirun = args.multirun or base.hydra.mode == RunMode.MULTIRUN
+            with open_dict(base):
+                sweep_params = dict(base.hydra.sweeper.get("params") or {})
+            for job in job_overrides(args.overrides, multirun, sweep_params):
+                validate(job)
+    except (HydraException, OmegaConfBaseException, ConfigError, ValueError) as error:
+        return one_line(error)
+    return None
+
+
+def main() -> int:
+    problem = preflight(sys.argv[1:])
+    if problem:
+        print(f"tpn-sim: error: {problem}", file=sys.stderr)
+        return 2
+    logging.getLogger("sim").setLevel(logging.INFO)
+    run_job()
     return 0

@@ -168,6 +168,7 @@ class PopulationConfig(Validated):
     hospital_topics: list[TopicSpec] = field(default_factory=hospital_topics)
     district_topics: list[TopicSpec] = field(default_factory=district_topics)
     latent_share: float = param(0.5, 0, 1, "share of variance", "assumption")
+    capacity_spread: float = param(1.0, 0, 5, "multiplier of baseline sd", "assumption")
     resource_latent_correlation: float = param(0.6, -1, 1, "correlation", "assumption")
     leadership_mean: float = param(0.6, 0.01, 0.99, "0-1 index", "assumption")
     motivation_mean: float = param(0.6, 0.01, 0.99, "0-1 index", "assumption")

@@ -12,6 +12,9 @@ import pandas as pd
 
 from sim.model import TwinningModel
 
+# The article's published results (Gasana et al. 2024), in points: the calibration targets.
+PUBLISHED_ESTIMATES = {"accreditation": 5.6, "cbhi_coverage": 4.8}
+
 
 def selection_estimate(change: np.ndarray, chose: np.ndarray) -> float:
     """Mean change of choosers minus mean change of the others; NaN if either group is empty."""

@@ -23,7 +23,7 @@ from sim.schedule import events_by_month
 
 
 class History:
-    """State recorded at every month: arrays first, tidy tables only at the end (sim.results).
+    """State recorded at every month: arrays first, tidy tables only at the end (sim.tables).
 
     Measurement error has its own random stream and never feeds back after the kick-off, so it is
     drawn for month 0 at once and for later months only when observed KPIs are first asked for.

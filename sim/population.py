@@ -78,7 +78,7 @@ def build_population(cfg: PopulationConfig, rng: np.random.Generator) -> Populat
     own = rng.standard_normal((n, k))
     z = np.sqrt(cfg.latent_share) * latent[:, None] + np.sqrt(1 - cfg.latent_share) * own
     mean = np.array([t.baseline_mean for t in specs])
-    sd = np.array([t.baseline_sd for t in specs])
+    sd = cfg.capacity_spread * np.array([t.baseline_sd for t in specs])
     capacity = np.where(applies, np.clip(mean + sd * z, 0, 100), 0.0)
     trend = np.where(applies, np.array([t.trend_per_year for t in specs]) / 12, 0.0)
 

@@ -1,140 +1,144 @@
-"""Tidy tables of a scenario's replications, and their summary across replications.
+"""The results store: one folder per run, written atomically, found again by a hash of its config.
 
-Every table has one row per observation and carries `run`, `seed` and `design`, so tables from
-different runs and sweeps concatenate without losing where a row came from.
+A run folder holds `panel.parquet`, `events.parquet`, `ties.parquet`, `summary.csv`,
+`config.yaml` and, written last, `manifest.json`. A folder counts as complete only when its
+manifest exists and every file it lists has the recorded size, so a run killed half-way is never
+mistaken for a finished one, and a re-run recomputes exactly the runs that are not complete.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
+import yaml
 
-from sim.metrics import unmatched
-from sim.model import TwinningModel
-from sim.schedule import month_labels
+from sim.tables import Results
 
-KIND_NAMES = np.array(["hospital", "district"])
-TEXT = "str"
-TIES_DTYPES = {
-    **dict.fromkeys(["learner", "type", "topic", "teacher", "teacher_kind", "status"], TEXT),
-    **dict.fromkeys(["learner_kpi", "teacher_kpi", "context_fit"], "float64"),
+MANIFEST = "manifest.json"
+TABLES = {
+    "panel": "panel.parquet",
+    "events": "events.parquet",
+    "ties": "ties.parquet",
+    "summary": "summary.csv",
 }
-EVENTS_DTYPES = {
-    "month": "int64",
-    **dict.fromkeys(["date", "event", "mode", "group"], TEXT),
-    "participants": "int64",
-    "cost": "float64",
-}
+PARTIAL_PREFIX = ".partial-"
 
 
-@dataclass
-class Results:
-    panel: (
-        pd.DataFrame
-    )  # run, month, institution, topic: capacity, kpi, goal, motivation, leadership
-    ties: pd.DataFrame  # one row per goal: its teacher, or status 'unmatched'
-    events: pd.DataFrame  # one row per activity held: participants and cost
-    summary: pd.DataFrame  # one row per replication: outcome measures (sim.metrics)
-
-    def describe(self) -> pd.DataFrame:
-        return describe(self.summary)
+def config_key(config_yaml: str, version: str) -> str:
+    """Stable identity of a run: the resolved configuration and the model's version."""
+    return hashlib.sha256(f"{version}\n{config_yaml}".encode()).hexdigest()[:16]
 
 
-def describe(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per design and measure: mean with its 95% confidence interval, and the 2.5-97.5% range
-    across replications."""
-    numeric = summary.drop(columns=["run", "seed"]).select_dtypes("number")
-    grouped = numeric.groupby(summary["design"], sort=False)
-    n = grouped.count()
-    mean, sd = grouped.mean(), grouped.std()
-    half = 1.96 * sd / np.sqrt(n)
-    table = pd.concat(
-        {
-            "mean": mean,
-            "ci_low": mean - half,
-            "ci_high": mean + half,
-            "p2.5": grouped.quantile(0.025),
-            "p97.5": grouped.quantile(0.975),
-            "n": n,
-        },
-        names=["statistic"],
+def read_manifest(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / MANIFEST).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def is_complete(folder: Path, key: str | None = None) -> bool:
+    """Whether the folder holds a finished run (of configuration `key`, if given)."""
+    manifest = read_manifest(folder)
+    if manifest is None or (key is not None and manifest.get("config_key") != key):
+        return False
+    files = manifest.get("files", {})
+    return all(
+        (folder / name).is_file() and (folder / name).stat().st_size == size
+        for name, size in files.items()
     )
-    return table.stack().unstack("statistic").rename_axis(["design", "measure"])
 
 
-def _tag(frame: pd.DataFrame, model: TwinningModel, run: int) -> pd.DataFrame:
-    frame.insert(0, "design", pd.Series(model.config.network.design, frame.index, dtype=TEXT))
-    frame.insert(0, "seed", pd.Series(model.seed, frame.index, dtype="int64"))
-    frame.insert(0, "run", pd.Series(run, frame.index, dtype="int64"))
-    return frame
+def save(results: Results, folder: Path, config_yaml: str, manifest: dict) -> Path:
+    """Write a run's tables, config and manifest; each file appears whole or not at all.
+
+    The old manifest is removed first and the new one renamed into place last, so until the
+    end the folder reads as incomplete.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MANIFEST).unlink(missing_ok=True)
+    discard_partials(folder)
+    partial = Path(tempfile.mkdtemp(prefix=PARTIAL_PREFIX, dir=folder))
+    for name, file in TABLES.items():
+        table = getattr(results, name)
+        if file.endswith(".csv"):
+            table.to_csv(partial / file, index=False)
+        else:
+            table.to_parquet(partial / file, index=False)
+    (partial / "config.yaml").write_text(config_yaml)
+    files = {p.name: p.stat().st_size for p in sorted(partial.iterdir())}
+    for name in files:
+        os.replace(partial / name, folder / name)
+    (partial / MANIFEST).write_text(json.dumps(manifest | {"files": files}, indent=2) + "\n")
+    os.replace(partial / MANIFEST, folder / MANIFEST)
+    partial.rmdir()
+    return folder
 
 
-def _categorical(values: np.ndarray, labels: list[str]) -> pd.Categorical:
-    return pd.Categorical.from_codes(values, categories=pd.Index(labels).unique())
+def discard_partials(folder: Path) -> None:
+    """Remove what a killed run left half-written."""
+    for leftover in folder.glob(PARTIAL_PREFIX + "*"):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
-def panel_frame(model: TwinningModel, run: int) -> pd.DataFrame:
-    """Month x (institution, topic) rows for every topic that applies to the institution."""
-    pop, h = model.pop, model.history
-    inst, topic = np.nonzero(pop.applies)
-    months = h.capacity.shape[0]
-    inst_m, topic_m = np.tile(inst, months), np.tile(topic, months)
-    month = np.repeat(np.arange(months), len(inst))
-    labels = month_labels(model.config.schedule)
-    frame = pd.DataFrame(
-        {
-            "month": month,
-            "date": _categorical(month, labels),
-            "institution": _categorical(inst_m, pop.names),
-            "type": _categorical(pop.kind[inst_m], list(KIND_NAMES)),
-            "province": pd.Categorical(np.array(pop.province)[inst_m]),
-            "topic": _categorical(topic_m, pop.topics),
-            "capacity": h.capacity[:, inst, topic].ravel(),
-            "kpi": h.kpi[:, inst, topic].ravel(),
-            "goal": np.tile(model.kickoff.goals[inst, topic], months),
-            "motivation": h.motivation[:, inst].ravel(),
-            "leadership": h.leadership[:, inst].ravel(),
-        }
+@dataclass(frozen=True)
+class StoredRun:
+    folder: Path
+    manifest: dict
+
+    @property
+    def parameters(self) -> dict[str, object]:
+        """The run's command-line overrides as {key: value}: what a sweep varied."""
+        params = {}
+        for override in self.manifest.get("overrides", []):
+            key, _, value = override.partition("=")
+            key = key.lstrip("+~")
+            if not key.startswith("hydra"):
+                params[key] = yaml.safe_load(value) if value else None
+        return params
+
+
+def runs(path: Path | str) -> Iterator[StoredRun]:
+    """Every complete run at or below `path` (one run folder or a whole sweep), in path order."""
+    path = Path(path)
+    folders = (
+        [path] if (path / MANIFEST).exists() else sorted(p.parent for p in path.rglob(MANIFEST))
     )
-    return _tag(frame, model, run)
+    for folder in folders:
+        if PARTIAL_PREFIX not in str(folder) and is_complete(folder):
+            yield StoredRun(folder, read_manifest(folder))
 
 
-def ties_frame(model: TwinningModel, run: int) -> pd.DataFrame:
-    """Every goal with its teacher, context fit and baseline KPIs; unserved goals as 'unmatched'."""
-    pop, ties, obs = model.pop, model.ties, model.kickoff.observed
-    lost_learner, lost_topic = np.nonzero(unmatched(model))
-    learner = np.concatenate([ties.learner, lost_learner])
-    topic = np.concatenate([ties.topic, lost_topic])
-    mentor = ties.mentor
-    n = len(ties)
-    teacher_obs = np.where(
-        model.is_expert,
-        model.config.network.expert_level,
-        obs[np.minimum(mentor, pop.size - 1), ties.topic],
-    )
-    frame = pd.DataFrame(
-        {
-            "learner": np.array(pop.names, dtype=object)[learner],
-            "type": KIND_NAMES[pop.kind[learner]],
-            "topic": np.array(pop.topics, dtype=object)[topic],
-            "teacher": [model.teacher_name(m) for m in mentor] + [None] * len(lost_learner),
-            "teacher_kind": np.where(model.is_expert, "expert", "peer").tolist()
-            + [None] * len(lost_learner),
-            "status": ["matched"] * n + ["unmatched"] * len(lost_learner),
-            "learner_kpi": obs[learner, topic],
-            "teacher_kpi": np.concatenate([teacher_obs, np.full(len(lost_learner), np.nan)]),
-            "context_fit": np.concatenate([model.fit, np.full(len(lost_learner), np.nan)]),
-        }
-    )
-    return _tag(frame.astype(TIES_DTYPES), model, run)  # fixed dtypes, even when empty
+def load(
+    path: Path | str, table: str = "summary", columns: list[str] | None = None
+) -> pd.DataFrame:
+    """One tidy table from a run or a whole sweep, with each run's overrides as columns.
+
+    `table` is one of 'summary' (one row per replication), 'panel', 'events' or 'ties'.
+    """
+    if table not in TABLES:
+        raise ValueError(f"table={table!r} is invalid: allowed one of {sorted(TABLES)}")
+    frames = []
+    for run in runs(path):
+        frame = read_table(run.folder, table, columns)
+        for key, value in run.parameters.items():
+            frame[key] = value
+        frame["job"] = str(run.folder.relative_to(path) if run.folder != Path(path) else ".")
+        frames.append(frame)
+    if not frames:
+        raise FileNotFoundError(f"no complete run (folder with {MANIFEST}) at or below {path}")
+    return pd.concat(frames, ignore_index=True)
 
 
-def events_frame(model: TwinningModel, run: int) -> pd.DataFrame:
-    """The event log: month, date, activity, mode, provincial group, participants and cost."""
-    columns = ["month", "event", "mode", "group", "participants", "cost"]
-    frame = pd.DataFrame(model.event_log, columns=columns)
-    labels = month_labels(model.config.schedule)
-    frame.insert(1, "date", [labels[m] for m in frame["month"]])
-    return _tag(frame.astype(EVENTS_DTYPES), model, run)
+def read_table(folder: Path, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+    file = folder / TABLES[table]
+    if file.suffix == ".csv":
+        return pd.read_csv(file, usecols=columns)
+    return pd.read_parquet(file, columns=columns)

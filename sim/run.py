@@ -11,11 +11,12 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from sim.config import ScenarioConfig
 from sim.metrics import summarise
 from sim.model import TwinningModel
-from sim.results import Results, events_frame, panel_frame, ties_frame
+from sim.tables import Results, events_frame, panel_frame, ties_frame
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,13 @@ def run_replication(config: ScenarioConfig, run: int, seed: int) -> Results:
     )
 
 
-def run_scenario(config: ScenarioConfig | None = None) -> Results:
+def run_scenario(config: ScenarioConfig | None = None, progress: bool = False) -> Results:
     """Run `config.replications` replications (default: the Rwanda TPN scenario) as tables."""
     config = config or ScenarioConfig()
     seeds = replication_seeds(config.seed, config.replications)
-    parts = [run_replication(config, run, seed) for run, seed in enumerate(seeds)]
+    quiet = None if progress else True  # None: a bar on terminals only
+    bar = tqdm(enumerate(seeds), total=len(seeds), desc="replications", disable=quiet)
+    parts = [run_replication(config, run, seed) for run, seed in bar]
     results = Results(
         *(
             pd.concat([getattr(p, name) for p in parts], ignore_index=True)

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.results import describe
 from sim.run import replication_seeds
+from sim.tables import describe
 
 PANEL = [
     "run",

@@ -1,0 +1,116 @@
+"""`tpn-sim-report <folder>`: figures and a Markdown report of a run or a whole sweep.
+
+tpn-sim-report results/designs            -> results/designs/report/{report.md, *.png, *.svg}
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sim import plots
+from sim.results import read_table, runs
+from sim.tables import describe
+
+KEY_MEASURES = [
+    "mean_effect",
+    "bottom_quartile_effect",
+    "sustained_effect",
+    "accreditation_estimate",
+    "accreditation_true_effect",
+    "cbhi_coverage_estimate",
+    "cbhi_coverage_true_effect",
+    "total_cost",
+    "cost_per_point",
+]
+
+
+def scenario_labels(parameters: list[dict]) -> tuple[list[str], list[str]]:
+    """A label per run from the parameters that differ between runs, and those parameters."""
+    keys = sorted({k for p in parameters for k in p})
+    varying = [k for k in keys if len({repr(p.get(k)) for p in parameters}) > 1]
+    labels = [", ".join(f"{k}={p.get(k)}" for k in varying) or "default" for p in parameters]
+    return labels, varying
+
+
+def collect(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str], int]:
+    """Summary rows and per-replication KPI trajectories of every run, labelled by scenario."""
+    stored = list(runs(folder))
+    if not stored:
+        raise FileNotFoundError(f"no complete run (folder with manifest.json) at or below {folder}")
+    labels, varying = scenario_labels([r.parameters for r in stored])
+    summaries, kpis = [], []
+    for run, label in zip(stored, labels, strict=True):
+        summary = read_table(run.folder, "summary")
+        for key in varying:
+            summary[key] = run.parameters.get(key)
+        summaries.append(summary.assign(scenario=label))
+        panel = read_table(run.folder, "panel", ["run", "month", "kpi", "goal"])
+        mean = panel[panel["goal"]].groupby(["run", "month"], as_index=False)["kpi"].mean()
+        kpis.append(mean.assign(scenario=label))
+    months = stored[0].manifest["programme_months"]
+    return (
+        pd.concat(summaries, ignore_index=True),
+        pd.concat(kpis, ignore_index=True),
+        varying,
+        months,
+    )
+
+
+def markdown_table(summary: pd.DataFrame) -> str:
+    """Mean and 95% confidence interval of the key measures, one row per scenario."""
+    measures = [m for m in KEY_MEASURES if m in summary]
+    table = describe(summary, by="scenario", measures=measures)
+    cells = table.apply(
+        lambda r: f"{r['mean']:,.2f} [{r['ci_low']:,.2f}, {r['ci_high']:,.2f}]", axis=1
+    )
+    wide = cells.unstack("measure")[measures]
+    n = summary.groupby("scenario", sort=False).size()
+    header = "| scenario | replications | " + " | ".join(measures) + " |"
+    rule = "|---" * (len(measures) + 2) + "|"
+    rows = [f"| {s} | {n[s]} | " + " | ".join(wide.loc[s]) + " |" for s in wide.index]
+    return "\n".join([header, rule, *rows])
+
+
+def write_report(folder: Path, out: Path) -> Path:
+    summary, kpi, varying, months = collect(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "trajectories": plots.trajectories(kpi, months),
+        "estimator": plots.estimator_distribution(summary),
+        "cost_vs_gain": plots.cost_vs_gain(summary),
+    }
+    grid = [k for k in varying if plots.numeric(summary[k])]
+    if len(grid) == 2:
+        figures["heatmap"] = plots.grid_heatmap(summary, grid[0], grid[1], "mean_effect")
+    images = {name: plots.save(fig, out, name)[0] for name, fig in figures.items()}
+    lines = [
+        f"# Report: {folder}",
+        "",
+        f"{summary['scenario'].nunique()} scenario(s); varied: {', '.join(varying) or 'nothing'}.",
+        "Means over replications with 95% confidence intervals in brackets (points; costs in USD).",
+        "",
+        markdown_table(summary),
+        "",
+        *(f"![{name}]({file})\n" for name, file in images.items()),
+    ]
+    report = out / "report.md"
+    report.write_text("\n".join(lines))
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tpn-sim-report", description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, help="a run folder or a sweep folder under results/")
+    parser.add_argument("--out", type=Path, help="where to write (default: <folder>/report)")
+    args = parser.parse_args(argv)
+    try:
+        report = write_report(args.folder, args.out or args.folder / "report")
+    except FileNotFoundError as error:
+        print(f"tpn-sim-report: error: {error}", file=sys.stderr)
+        return 2
+    print(f"report written to {report}")
+    return 0
