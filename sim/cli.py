@@ -8,6 +8,7 @@ the value and what is allowed, before any output folder exists.
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.config import ConfigError, ScenarioConfig
-from sim.results import config_key, is_complete, read_table, save
+from sim.results import code_hash, config_key, is_complete, read_table, save
 from sim.run import run_scenario
 from sim.tables import describe
 
@@ -107,7 +108,8 @@ def run_job(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     folder = Path(hydra_cfg.runtime.output_dir)
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True, sort_keys=True)
-    key = config_key(config_yaml, package_version("twinning-sim") or "unknown")
+    code = code_hash()
+    key = config_key(config_yaml, code)
     if is_complete(folder, key):
         log.info(
             "complete results for this configuration (key %s) exist in %s: skipped", key, folder
@@ -124,6 +126,7 @@ def run_job(cfg: DictConfig) -> None:
         results = run_scenario(config, progress=True)
         manifest = {
             "config_key": key,
+            "code_hash": code,
             "root_seed": config.seed,
             "replications": config.replications,
             "design": config.network.design,
@@ -138,7 +141,8 @@ def run_job(cfg: DictConfig) -> None:
         }
         save(results, folder, config_yaml, manifest)
         log.info("results written to %s", folder)
-    print(f"{folder}: design {config.network.design!r}, {config.replications} replications")
+    where = os.path.relpath(folder)
+    print(f"{where}: design {config.network.design!r}, {config.replications} replications")
     print(format_summary(read_table(folder, "summary")))
 
 

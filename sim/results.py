@@ -32,9 +32,17 @@ TABLES = {
 PARTIAL_PREFIX = ".partial-"
 
 
-def config_key(config_yaml: str, version: str) -> str:
-    """Stable identity of a run: the resolved configuration and the model's version."""
-    return hashlib.sha256(f"{version}\n{config_yaml}".encode()).hexdigest()[:16]
+def code_hash() -> str:
+    """Fingerprint of the model's source, so changed code never reuses old results."""
+    digest = hashlib.sha256()
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def config_key(config_yaml: str, code: str) -> str:
+    """Stable identity of a run: the resolved configuration and the code that ran it."""
+    return hashlib.sha256(f"{code}\n{config_yaml}".encode()).hexdigest()[:16]
 
 
 def read_manifest(folder: Path) -> dict | None:

@@ -16,6 +16,7 @@ from sim.model import TwinningModel
 from sim.schedule import month_labels
 
 KIND_NAMES = np.array(["hospital", "district"])
+STATE = np.float32  # panel state columns: 7 digits are ample for 0-100 scores, half the storage
 TEXT = "str"
 TIES_DTYPES = {
     **dict.fromkeys(["learner", "type", "topic", "teacher", "teacher_kind", "status"], TEXT),
@@ -94,11 +95,11 @@ def panel_frame(model: TwinningModel, run: int) -> pd.DataFrame:
             "type": _categorical(pop.kind[inst_m], list(KIND_NAMES)),
             "province": pd.Categorical(np.array(pop.province)[inst_m]),
             "topic": _categorical(topic_m, pop.topics),
-            "capacity": h.capacity[:, inst, topic].ravel(),
-            "kpi": h.kpi[:, inst, topic].ravel(),
+            "capacity": h.capacity[:, inst, topic].ravel().astype(STATE),
+            "kpi": h.kpi[:, inst, topic].ravel().astype(STATE),
             "goal": np.tile(model.kickoff.goals[inst, topic], months),
-            "motivation": h.motivation[:, inst].ravel(),
-            "leadership": h.leadership[:, inst].ravel(),
+            "motivation": h.motivation[:, inst].ravel().astype(STATE),
+            "leadership": h.leadership[:, inst].ravel().astype(STATE),
         }
     )
     return _tag(frame, model, run)

@@ -121,7 +121,8 @@ def test_panel_estimate_matches_the_summary_for_every_run(make_config):
         for topic in ("accreditation", "cbhi_coverage"):
             expected = row[f"{topic}_estimate"]
             got = panel_selection_estimate(panel, topic, end)
-            assert got == pytest.approx(expected, nan_ok=True), (run, topic)
+            # the panel stores float32 KPIs: equal to about 1e-5 points
+            assert got == pytest.approx(expected, abs=1e-4, nan_ok=True), (run, topic)
 
 
 def test_panel_estimate_does_not_silently_pool_runs(make_config):
