@@ -101,12 +101,34 @@ def format_summary(summary: pd.DataFrame) -> str:
         return table[["mean", "ci95", "range95", "n"]].to_string()
 
 
+def provenance(config: ScenarioConfig, key: str, code: str, started: str) -> dict:
+    """What the manifest records about a run, so that anyone can tell how it was made."""
+    hydra_cfg = HydraConfig.get()
+    task = list(hydra_cfg.overrides.task)
+    own = [o for o in hydra_cfg.overrides.hydra if o != "hydra.mode=MULTIRUN"]
+    sweep = ["-m"] if hydra_cfg.mode == RunMode.MULTIRUN else []
+    return {
+        "config_key": key,
+        "code_hash": code,
+        "root_seed": config.seed,
+        "replications": config.replications,
+        "design": config.network.design,
+        "programme_months": config.schedule.programme_months,
+        "overrides": task,
+        "command": shlex.join(["tpn-sim", *sweep, *own, *task]),  # this job, whatever launcher
+        "started": started,
+        "finished": datetime.now(UTC).isoformat(),
+        "python": sys.version.split()[0],
+        "packages": {name: package_version(name) for name in PACKAGES},
+        **git_state(),
+    }
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def run_job(cfg: DictConfig) -> None:
     """One job: run the configured scenario unless its complete results already exist."""
     config: ScenarioConfig = OmegaConf.to_object(cfg)
-    hydra_cfg = HydraConfig.get()
-    folder = Path(hydra_cfg.runtime.output_dir)
+    folder = Path(HydraConfig.get().runtime.output_dir)
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True, sort_keys=True)
     code = code_hash()
     key = config_key(config_yaml, code)
@@ -120,26 +142,11 @@ def run_job(cfg: DictConfig) -> None:
             config.network.design,
             config.replications,
             config.seed,
-            list(hydra_cfg.overrides.task),
+            list(HydraConfig.get().overrides.task),
         )
         started = datetime.now(UTC).isoformat()
         results = run_scenario(config, progress=True)
-        manifest = {
-            "config_key": key,
-            "code_hash": code,
-            "root_seed": config.seed,
-            "replications": config.replications,
-            "design": config.network.design,
-            "programme_months": config.schedule.programme_months,
-            "overrides": list(hydra_cfg.overrides.task),
-            "command": shlex.join(["tpn-sim", *sys.argv[1:]]),
-            "started": started,
-            "finished": datetime.now(UTC).isoformat(),
-            "python": sys.version.split()[0],
-            "packages": {name: package_version(name) for name in PACKAGES},
-            **git_state(),
-        }
-        save(results, folder, config_yaml, manifest)
+        save(results, folder, config_yaml, provenance(config, key, code, started))
         log.info("results written to %s", folder)
     where = os.path.relpath(folder)
     print(f"{where}: design {config.network.design!r}, {config.replications} replications")
