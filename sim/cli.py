@@ -23,6 +23,7 @@ from hydra import compose, initialize_config_dir
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra._internal.utils import get_args_parser
 from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, MissingConfigException
@@ -105,7 +106,7 @@ def provenance(config: ScenarioConfig, key: str, code: str, started: str) -> dic
     """What the manifest records about a run, so that anyone can tell how it was made."""
     hydra_cfg = HydraConfig.get()
     task = list(hydra_cfg.overrides.task)
-    own = [o for o in hydra_cfg.overrides.hydra if o != "hydra.mode=MULTIRUN"]
+    own = [o for o in hydra_cfg.overrides.hydra if not o.startswith("hydra.mode=")]
     sweep = ["-m"] if hydra_cfg.mode == RunMode.MULTIRUN else []
     return {
         "config_key": key,
@@ -156,9 +157,10 @@ def run_job(cfg: DictConfig) -> None:
 # --- validation before Hydra runs -------------------------------------------------------------
 
 
-def job_overrides(overrides: list[str], multirun: bool, sweep_params: dict) -> list[list[str]]:
+def job_overrides(
+    parser: OverridesParser, overrides: list[str], multirun: bool, sweep_params: dict
+) -> list[list[str]]:
     """The override list of every job Hydra would launch (one list for a single run)."""
-    parser = OverridesParser.create()
     parsed = parser.parse_overrides(overrides)
     own = [o.input_line for o in parsed if o.get_key_element().lstrip("+~").startswith("hydra")]
     task = [o.input_line for o in parsed if o.input_line not in own]
@@ -178,7 +180,7 @@ def validate(overrides: list[str]) -> None:
     OmegaConf.to_object(cfg)
 
 
-def one_line(error: Exception) -> str:
+def one_line(error: Exception, overrides: list[str]) -> str:
     """A composition error as one line naming the key, the value and what is allowed."""
     if isinstance(error, ConfigError):
         return str(error)
@@ -194,7 +196,8 @@ def one_line(error: Exception) -> str:
         schema = getattr(cause, "object_type", None)
         if "not in" in message and schema is not None and hasattr(schema, "__dataclass_fields__"):
             message += f": allowed keys {[f.name for f in fields(schema)]}"
-        return f"{cause.full_key}: {message}"
+        typed = [o for o in overrides if o.partition("=")[0].lstrip("+~") == cause.full_key]
+        return f"{typed[0] if typed else cause.full_key}: {message}"
     return str(error).strip().splitlines()[0]
 
 
@@ -203,18 +206,20 @@ def preflight(argv: list[str]) -> str | None:
     args = get_args_parser().parse_args(argv)
     if args.help or args.hydra_help or args.info or args.shell_completion:
         return None
+    job = list(args.overrides)
     try:
         with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            parsed = OverridesParser.create().parse_overrides(args.overrides)
+            parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
+            parsed = parser.parse_overrides(job)
             plain = [o.input_line for o in parsed if not o.is_sweep_override()]
             base = compose(config_name="config", overrides=plain, return_hydra_config=True)
             multirun = args.multirun or base.hydra.mode == RunMode.MULTIRUN
             with open_dict(base):
                 sweep_params = dict(base.hydra.sweeper.get("params") or {})
-            for job in job_overrides(args.overrides, multirun, sweep_params):
+            for job in job_overrides(parser, args.overrides, multirun, sweep_params):
                 validate(job)
     except (HydraException, OmegaConfBaseException, ConfigError, ValueError) as error:
-        return one_line(error)
+        return one_line(error, job)
     return None
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from sim.tables import Results
 
@@ -53,11 +53,14 @@ def read_manifest(folder: Path) -> dict | None:
 
 
 def is_complete(folder: Path, key: str | None = None) -> bool:
-    """Whether the folder holds a finished run (of configuration `key`, if given)."""
+    """Whether the folder holds a finished run (of configuration `key`, if given): a manifest
+    listing every table and the config, each present with its recorded size."""
     manifest = read_manifest(folder)
-    if manifest is None or (key is not None and manifest.get("config_key") != key):
+    if not isinstance(manifest, dict) or (key is not None and manifest.get("config_key") != key):
         return False
-    files = manifest.get("files", {})
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not {*TABLES.values(), "config.yaml"} <= files.keys():
+        return False
     return all(
         (folder / name).is_file() and (folder / name).stat().st_size == size
         for name, size in files.items()
@@ -103,14 +106,9 @@ class StoredRun:
 
     @property
     def parameters(self) -> dict[str, object]:
-        """The run's command-line overrides as {key: value}: what a sweep varied."""
-        params = {}
-        for override in self.manifest.get("overrides", []):
-            key, _, value = override.partition("=")
-            key = key.lstrip("+~")
-            if not key.startswith("hydra"):
-                params[key] = yaml.safe_load(value) if value else None
-        return params
+        """The run's command-line overrides as {key: value}, typed as Hydra reads them."""
+        parsed = OverridesParser.create().parse_overrides(self.manifest.get("overrides", []))
+        return {o.key_or_group: o.value() for o in parsed if not o.key_or_group.startswith("hydra")}
 
 
 def runs(path: Path | str) -> Iterator[StoredRun]:
@@ -120,7 +118,8 @@ def runs(path: Path | str) -> Iterator[StoredRun]:
         [path] if (path / MANIFEST).exists() else sorted(p.parent for p in path.rglob(MANIFEST))
     )
     for folder in folders:
-        if PARTIAL_PREFIX not in str(folder) and is_complete(folder):
+        below = folder.relative_to(path).parts
+        if not any(part.startswith(PARTIAL_PREFIX) for part in below) and is_complete(folder):
             yield StoredRun(folder, read_manifest(folder))
 
 

@@ -8,8 +8,11 @@ callables, so test modules never import from conftest.
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,3 +100,45 @@ def small_runs() -> dict[str, sim.Results]:
         }
     finally:
         logging.getLogger("sim.run").setLevel(logging.NOTSET)
+
+
+# --- command-line helpers (subprocesses of the installed console scripts) ----------------------
+
+BIN = Path(sys.executable).parent
+RESULT_FILES = (
+    "panel.parquet",
+    "events.parquet",
+    "ties.parquet",
+    "summary.csv",
+    "config.yaml",
+    "manifest.json",
+)
+
+
+def run_command(
+    program: str, *args: str, cwd: Path, module: bool = False, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run a console script (`tpn-sim`, `tpn-sim-report`) in `cwd`, or `python -m sim` if
+    `module`; stdout and stderr are captured as text. Never raises on a non-zero exit."""
+    command = [sys.executable, "-m", "sim"] if module else [str(BIN / program)]
+    return subprocess.run(
+        [*command, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture(scope="session")
+def tpn_sim() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`tpn_sim(*overrides, cwd=tmp_path, module=False)`: run the `tpn-sim` command line."""
+    return lambda *args, **kwargs: run_command("tpn-sim", *args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def tpn_sim_report() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`tpn_sim_report(folder, "--out", dir, cwd=tmp_path)`: run `tpn-sim-report`."""
+    return lambda *args, **kwargs: run_command("tpn-sim-report", *args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def result_files() -> tuple[str, ...]:
+    """The files every complete run folder holds (README, "Results store")."""
+    return RESULT_FILES

@@ -1,0 +1,278 @@
+"""`tpn-sim`, the Hydra command line, run as a real subprocess in a temporary folder.
+
+Covers a single run and its results folder, --help and --cfg, the one-line errors of the
+pre-flight validation (which must leave no output folder behind), and re-runs that find their
+results instead of recomputing them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sim import ScenarioConfig
+from sim.designs import DESIGNS
+from sim.results import code_hash, config_key, is_complete
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+MANIFEST_KEYS = {
+    "config_key",
+    "root_seed",
+    "replications",
+    "overrides",
+    "command",
+    "started",
+    "finished",
+    "packages",
+    "git_commit",
+    "files",
+}
+
+
+@pytest.fixture(scope="module")
+def single_run(tmp_path_factory, tpn_sim):
+    """`tpn-sim replications=2` in an empty folder: (working dir, run folder, completed process)."""
+    cwd = tmp_path_factory.mktemp("cli")
+    done = tpn_sim("replications=2", cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    return cwd, cwd / "results" / "runs" / "replications=2", done
+
+
+# --- a single run ------------------------------------------------------------------------------
+
+
+def test_single_run_prints_a_summary_table(single_run) -> None:
+    _, _, done = single_run
+    assert "results/runs/replications=2: design 'tpn', 2 replications" in done.stdout
+    for measure in ("accreditation_estimate", "cbhi_coverage_estimate", "mean_effect"):
+        assert re.search(rf"^\s*(tpn\s+)?{measure}\s+-?[\d,.]+\s+\[", done.stdout, re.M), measure
+
+
+def test_single_run_writes_its_folder(single_run, result_files) -> None:
+    cwd, folder, _ = single_run
+    assert sorted(p.name for p in (cwd / "results" / "runs").iterdir()) == ["replications=2"]
+    for name in result_files:
+        assert (folder / name).is_file() and (folder / name).stat().st_size > 0, name
+    assert is_complete(folder)
+
+
+def test_manifest_records_the_run(single_run) -> None:
+    _, folder, _ = single_run
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest.keys() >= MANIFEST_KEYS
+    config = ScenarioConfig()
+    assert manifest["root_seed"] == config.seed
+    assert manifest["replications"] == 2
+    assert manifest["overrides"] == ["replications=2"]
+    command = shlex.split(manifest["command"])
+    assert command[0] == "tpn-sim" and "replications=2" in command
+    assert manifest["started"] <= manifest["finished"]
+    assert {"mesa", "hydra-core"} <= manifest["packages"].keys()
+    assert manifest["packages"]["mesa"] and manifest["packages"]["hydra-core"]
+    assert "git_commit" in manifest
+    # the key identifies this config text and this model source
+    assert manifest["code_hash"] == code_hash()
+    assert manifest["config_key"] == config_key((folder / "config.yaml").read_text(), code_hash())
+    # every listed file is there with its recorded size, and every table is listed
+    files = manifest["files"]
+    assert set(files) == {"panel.parquet", "events.parquet", "ties.parquet", "summary.csv"} | {
+        "config.yaml"
+    }
+    for name, size in files.items():
+        assert (folder / name).stat().st_size == size, name
+
+
+def test_config_yaml_is_the_resolved_config(single_run) -> None:
+    _, folder, _ = single_run
+    written = yaml.safe_load((folder / "config.yaml").read_text())
+    assert written == asdict(ScenarioConfig(replications=2))
+
+
+def test_summary_has_one_row_per_replication(single_run) -> None:
+    _, folder, _ = single_run
+    summary = pd.read_csv(folder / "summary.csv")
+    assert len(summary) == 2
+    assert summary["run"].tolist() == [0, 1]
+    assert summary["seed"].nunique() == 2
+    assert (summary["design"] == "tpn").all()
+    for table in ("panel", "events"):
+        frame = pd.read_parquet(folder / f"{table}.parquet")
+        assert frame["run"].notna().all() and set(frame["run"]) == {0, 1}, table
+
+
+def test_hydra_log_records_what_ran(single_run) -> None:
+    _, folder, _ = single_run
+    logs = list(folder.glob("*.log"))
+    assert len(logs) == 1
+    log = logs[0].read_text()
+    assert "running design 'tpn', 2 replications, root seed 20210801" in log
+    assert "replications=2" in log
+    assert "results written" in log
+    assert yaml.safe_load((folder / ".hydra" / "overrides.yaml").read_text()) == ["replications=2"]
+
+
+def test_rerun_finds_the_results_and_skips(single_run, tpn_sim) -> None:
+    cwd, folder, _ = single_run
+    manifest = (folder / "manifest.json").read_bytes()
+    panel_mtime = (folder / "panel.parquet").stat().st_mtime_ns
+    again = tpn_sim("replications=2", cwd=cwd)
+    assert again.returncode == 0, again.stderr
+    assert "skipped" in again.stdout
+    assert "running design" not in again.stdout
+    assert "skipped" in next(folder.glob("*.log")).read_text()
+    assert (folder / "manifest.json").read_bytes() == manifest  # same 'started' and all
+    assert (folder / "panel.parquet").stat().st_mtime_ns == panel_mtime
+    assert "accreditation_estimate" in again.stdout  # the summary is still printed
+
+
+def test_recorded_command_reproduces_the_job(single_run, tpn_sim) -> None:
+    """The manifest's command, run again, is the same job: same folder, so it is skipped."""
+    cwd, folder, _ = single_run
+    manifest = (folder / "manifest.json").read_bytes()
+    command = shlex.split(json.loads(manifest)["command"])
+    again = tpn_sim(*command[1:], cwd=cwd)
+    assert again.returncode == 0, again.stderr
+    assert "replications=2: skipped" in again.stdout
+    assert (folder / "manifest.json").read_bytes() == manifest
+
+
+def test_recorded_command_is_what_was_typed(single_run) -> None:
+    _, folder, _ = single_run
+    assert json.loads((folder / "manifest.json").read_text())["command"] == (
+        "tpn-sim replications=2"
+    )
+
+
+def test_changed_config_in_the_same_folder_is_recomputed(tmp_path, tpn_sim) -> None:
+    """The folder name is only a place: a different config there is not taken for finished."""
+    run_dir = "hydra.run.dir=results/runs/here"
+    first = tpn_sim("replications=1", run_dir, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    folder = tmp_path / "results" / "runs" / "here"
+    before = json.loads((folder / "manifest.json").read_text())
+    second = tpn_sim("replications=1", "seed=7", run_dir, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "skipped" not in second.stdout
+    after = json.loads((folder / "manifest.json").read_text())
+    assert after["root_seed"] == 7 and after["config_key"] != before["config_key"]
+    assert after["started"] != before["started"]
+    assert is_complete(folder, after["config_key"])
+
+
+# --- help and the resolved config --------------------------------------------------------------
+
+
+def test_help_lists_groups_and_options(tmp_path, tpn_sim) -> None:
+    done = tpn_sim("--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    section = done.stdout.split("== Configuration groups ==")[1].split("== Config ==")[0]
+    listed = dict(re.findall(r"^(\w+): (.+)$", section, re.M))
+    groups = [d for d in CONFIGS.iterdir() if d.is_dir() and d.name != "hydra"]
+    assert groups
+    for group in groups:
+        options = sorted(f.stem for f in group.glob("*.yaml"))
+        assert group.name in listed, f"--help does not list group {group.name}"
+        assert sorted(listed[group.name].split(", ")) == options, group.name
+    assert set(listed["network"].split(", ")) == set(DESIGNS)
+    assert {"designs", "leadership_x_capacity"} <= set(listed["experiment"].split(", "))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cfg_job_prints_the_resolved_config_and_runs_nothing(tmp_path, tpn_sim) -> None:
+    done = tpn_sim("--cfg", "job", cwd=tmp_path, module=True)  # python -m sim
+    assert done.returncode == 0, done.stderr
+    assert "design: tpn" in done.stdout
+    assert "replications: 100" in done.stdout
+    assert yaml.safe_load(done.stdout) == asdict(ScenarioConfig())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cfg_job_shows_overrides(tmp_path, tpn_sim) -> None:
+    done = tpn_sim("--cfg", "job", "network=pairwise", "replications=3", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    printed = yaml.safe_load(done.stdout)
+    assert printed["network"]["design"] == "pairwise"
+    assert printed["replications"] == 3
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- bad input: one line, exit 2, nothing written ----------------------------------------------
+
+BAD_INPUT = [
+    pytest.param(
+        ["learning.peer_contact_rate=-1"],
+        ["learning.peer_contact_rate", "-1", "allowed"],
+        id="range",
+    ),
+    pytest.param(["network=ring"], ["network", "ring", "allowed", "tpn", "pairwise"], id="option"),
+    pytest.param(["learning.foo=1"], ["learning.foo", "allowed", "peer_contact_rate"], id="key"),
+    pytest.param(
+        ["learning.peer_contact_rate=abc"],
+        ["learning.peer_contact_rate", "abc", "float"],
+        id="type",
+    ),
+    pytest.param(["replications=0"], ["replications", "0", "allowed"], id="replications"),
+    pytest.param(
+        ["kickoff.goals_per_institution=9"],
+        ["kickoff.goals_per_institution", "9", "allowed"],
+        id="cross-field",
+    ),
+    pytest.param(
+        ["+experiment=nope"], ["experiment", "nope", "allowed", "designs"], id="experiment"
+    ),
+    pytest.param(
+        ["-m", "learning.peer_contact_rate=0.1,-1"],
+        ["learning.peer_contact_rate", "-1", "allowed"],
+        id="sweep-value",
+    ),
+    pytest.param(["network=tpn,none"], ["network", "tpn,none", "allowed", "-m"], id="sweep-no-m"),
+    pytest.param(
+        ["+experiment=designs", "replications=1", "learning.drift_sd=-2"],
+        ["learning.drift_sd", "-2", "allowed"],
+        id="experiment-job",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "fragments"), BAD_INPUT)
+def test_bad_input_is_one_line_and_writes_nothing(
+    tmp_path, tpn_sim, args: list[str], fragments: list[str]
+) -> None:
+    done = tpn_sim(*args, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    line = lines[0]
+    assert line.startswith("tpn-sim: error: "), line
+    for fragment in fragments:
+        assert fragment.lower() in line.lower(), f"{fragment!r} not in {line!r}"
+    assert "Traceback" not in done.stdout + done.stderr
+    assert not (tmp_path / "results").exists()
+    assert list(tmp_path.iterdir()) == [], "an output folder was created"
+
+
+def test_bad_input_via_python_m_sim(tmp_path, tpn_sim) -> None:
+    done = tpn_sim("network=ring", cwd=tmp_path, module=True)
+    assert done.returncode == 2
+    assert done.stderr.startswith("tpn-sim: error: network=ring is invalid: allowed")
+    assert len(done.stderr.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_key_error_names_the_value(tmp_path, tpn_sim) -> None:
+    done = tpn_sim("learning.foo=1", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "learning.foo=1" in done.stderr
+
+
+def test_glob_sweep_of_a_group_runs(tmp_path, tpn_sim) -> None:
+    done = tpn_sim("-m", "network=glob(t*)", "replications=1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert is_complete(tmp_path / "results" / "sweeps" / "network=tpn,replications=1")

@@ -1,0 +1,162 @@
+"""configs/: every option of every group composes (Hydra's compose API) into a valid scenario.
+
+Options are discovered by listing the YAML files, so a new file is covered without editing this
+module. `sim.cli` is imported first: it registers the structured schema (`scenario_schema`) and
+the `tpn.dirname` resolver that configs/config.yaml relies on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hydra import compose, initialize_config_dir
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+import sim.cli  # noqa: F401  (registers the schema and the resolver)
+from sim import ScenarioConfig
+from sim.config import tpn_events
+from sim.designs import DESIGNS
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+SPECIAL = {"experiment"}  # groups composed with `+group=option`, checked separately
+
+
+def options() -> dict[str, list[str]]:
+    """{group: [option, ...]} for every YAML file below configs/ except the primary config."""
+    found: dict[str, list[str]] = {}
+    for file in sorted(CONFIGS.rglob("*.yaml")):
+        if file.parent == CONFIGS:
+            continue
+        group = file.parent.relative_to(CONFIGS).as_posix()
+        found.setdefault(group, []).append(file.stem)
+    return found
+
+
+def scenario_options() -> list[Any]:
+    return [
+        pytest.param(group, name, id=f"{group}={name}")
+        for group, names in options().items()
+        if group not in SPECIAL and not group.startswith("hydra/")
+        for name in names
+    ]
+
+
+def experiment_options() -> list[str]:
+    return options().get("experiment", [])
+
+
+def launcher_options() -> list[str]:
+    return options().get("hydra/launcher", [])
+
+
+def option_values(group: str, name: str) -> dict[str, Any]:
+    """The values an option file sets itself (its `defaults` list left out)."""
+    content = yaml.safe_load((CONFIGS / group / f"{name}.yaml").read_text()) or {}
+    content.pop("defaults", None)
+    return content
+
+
+def assert_contains(actual: Any, expected: Any, where: str) -> None:
+    """`expected` (from a YAML file) is part of `actual` (composed): every key it sets has the
+    value it sets; lists match item by item; composed items may carry extra schema defaults."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{where}: {actual!r} is not a mapping"
+        for key, value in expected.items():
+            assert key in actual, f"{where}.{key} missing from the composed config"
+            assert_contains(actual[key], value, f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), (where, actual)
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            assert_contains(a, e, f"{where}[{i}]")
+    else:
+        assert actual == expected, f"{where}: composed {actual!r}, file sets {expected!r}"
+
+
+def container(node: DictConfig) -> dict[str, Any]:
+    return OmegaConf.to_container(node, resolve=False, enum_to_str=True)  # type: ignore[return-value]
+
+
+@pytest.fixture
+def hydra_compose() -> Iterator[Any]:
+    """`hydra_compose(*overrides, hydra=False)`: compose configs/config.yaml as tpn-sim does."""
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        yield lambda *overrides, hydra=False: compose(
+            "config", overrides=list(overrides), return_hydra_config=hydra
+        )
+
+
+def test_discovery_finds_every_group() -> None:
+    """A guard on the discovery itself: an empty parametrisation would test nothing."""
+    found = options()
+    for group in ("population", "kickoff", "network", "learning", "schedule", "costs"):
+        assert found.get(group), f"no options found for {group}"
+    assert experiment_options() and launcher_options()
+
+
+@pytest.mark.parametrize(("group", "name"), scenario_options())
+def test_every_option_composes_into_a_valid_scenario(hydra_compose, group: str, name: str) -> None:
+    cfg = hydra_compose(f"{group}={name}")
+    config = OmegaConf.to_object(cfg)  # ScenarioConfig.__post_init__ validates every section
+    assert isinstance(config, ScenarioConfig)
+    assert_contains(container(cfg[group]), option_values(group, name), group)
+
+
+@pytest.mark.parametrize("name", sorted(DESIGNS))
+def test_every_design_has_a_network_option(name: str) -> None:
+    assert name in options()["network"]
+
+
+@pytest.mark.parametrize("name", options()["network"])
+def test_network_option_selects_the_design_of_its_name(hydra_compose, name: str) -> None:
+    config = OmegaConf.to_object(hydra_compose(f"network={name}"))
+    assert config.network.design == name
+
+
+def test_default_config_equals_the_python_defaults(hydra_compose) -> None:
+    """configs/ and sim/config.py must not drift apart (schedule events included)."""
+    config = OmegaConf.to_object(hydra_compose())
+    assert config == ScenarioConfig()
+    assert asdict(config) == asdict(ScenarioConfig())
+    assert [asdict(e) for e in config.schedule.events] == [asdict(e) for e in tpn_events()]
+
+
+@pytest.mark.parametrize("name", experiment_options())
+def test_experiment_is_a_multirun_with_its_own_sweep(hydra_compose, name: str) -> None:
+    cfg = hydra_compose(f"+experiment={name}", hydra=True)
+    assert cfg.hydra.mode == RunMode.MULTIRUN
+    params = dict(cfg.hydra.sweeper.params or {})
+    assert params, f"experiment {name} sweeps nothing"
+    assert cfg.hydra.sweep.dir == f"results/{name}"
+    assert isinstance(OmegaConf.to_object(cfg_without_hydra(cfg)), ScenarioConfig)
+    # every value it sweeps composes into a valid scenario too
+    for key, values in params.items():
+        for value in str(values).split(","):
+            job = hydra_compose(f"+experiment={name}", f"{key}={value.strip()}")
+            assert isinstance(OmegaConf.to_object(job), ScenarioConfig), (key, value)
+
+
+def cfg_without_hydra(cfg: DictConfig) -> DictConfig:
+    """The job's own config, as Hydra hands it to the task function."""
+    job = cfg.copy()
+    with open_dict(job):
+        del job["hydra"]
+    return job
+
+
+@pytest.mark.parametrize("name", launcher_options())
+def test_launcher_option_composes(hydra_compose, name: str) -> None:
+    cfg = hydra_compose(f"hydra/launcher={name}", hydra=True)
+    assert_contains(container(cfg.hydra.launcher), option_values("hydra/launcher", name), name)
+    assert isinstance(OmegaConf.to_object(hydra_compose(f"hydra/launcher={name}")), ScenarioConfig)
+
+
+def test_slurm_launcher_is_submitit(hydra_compose) -> None:
+    cfg = hydra_compose("hydra/launcher=slurm", hydra=True)
+    assert "submitit" in cfg.hydra.launcher._target_
+    assert "slurm" in cfg.hydra.launcher._target_.lower()

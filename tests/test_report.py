@@ -1,0 +1,154 @@
+"""`tpn-sim-report <folder>`: report.md and figures of real (tiny) sweeps made by `tpn-sim -m`."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sim.results import load
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FIGURES = ["trajectories", "estimator", "cost_vs_gain"]
+CELL = re.compile(r"^(-?[\d,]+\.\d\d) \[(-?[\d,]+\.\d\d), (-?[\d,]+\.\d\d)\]$")
+GRID = ["population.leadership_mean=0.4,0.8", "population.capacity_spread=0.5,1.5"]
+
+
+def sweep(cwd: Path, tpn_sim, *args: str) -> Path:
+    done = tpn_sim("-m", *args, cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    return cwd / "results" / "sweeps"
+
+
+def report_table(text: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The Markdown table of report.md: its header and {scenario: [cells after the label]}."""
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert set(lines[1].replace("|", "")) == {"-"}
+    rows = {}
+    for line in lines[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert len(cells) == len(header), line
+        rows[cells[0]] = cells[1:]
+    return header, rows
+
+
+def number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+@pytest.fixture(scope="module")
+def designs(
+    tmp_path_factory, tpn_sim, tpn_sim_report
+) -> tuple[Path, Path, subprocess.CompletedProcess, Path]:
+    """A design sweep (tpn, none; 3 replications) and its report in the default place."""
+    cwd = tmp_path_factory.mktemp("report-designs")
+    folder = sweep(cwd, tpn_sim, "network=tpn,none", "replications=3")
+    done = tpn_sim_report("results/sweeps", cwd=cwd)
+    return folder, folder / "report", done, cwd
+
+
+@pytest.fixture(scope="module")
+def grid(
+    tmp_path_factory, tpn_sim, tpn_sim_report
+) -> tuple[Path, Path, subprocess.CompletedProcess, Path]:
+    """A 2x2 grid of two numeric parameters (2 replications), reported into --out."""
+    cwd = tmp_path_factory.mktemp("report-grid")
+    folder = sweep(cwd, tpn_sim, *GRID, "replications=2")
+    done = tpn_sim_report(str(folder), "--out", "grid-report", cwd=cwd)
+    return folder, cwd / "grid-report", done, cwd
+
+
+@pytest.mark.parametrize("which", ["designs", "grid"])
+def test_report_writes_markdown_and_figures(request, which: str) -> None:
+    _, out, done, cwd = request.getfixturevalue(which)
+    assert done.returncode == 0, done.stderr
+    written = done.stdout.strip().removeprefix("report written to ")
+    assert (cwd / written).resolve() == (out / "report.md").resolve()
+    assert (out / "report.md").is_file()
+    for name in FIGURES:
+        png, svg = out / f"{name}.png", out / f"{name}.svg"
+        assert png.read_bytes().startswith(PNG_MAGIC), name
+        assert png.stat().st_size > 1000, name
+        assert "<svg" in svg.read_text()[:2000], name
+    text = (out / "report.md").read_text()
+    for image in re.findall(r"!\[\w+\]\(([^)]+)\)", text):
+        assert (out / image).is_file(), image
+    assert set(re.findall(r"!\[(\w+)\]", text)) >= set(FIGURES)
+
+
+def test_heatmap_only_for_a_two_parameter_grid(designs, grid) -> None:
+    designs_out, grid_out = designs[1], grid[1]
+    assert not (designs_out / "heatmap.png").exists()
+    assert "heatmap" not in (designs_out / "report.md").read_text()
+    assert (grid_out / "heatmap.png").read_bytes().startswith(PNG_MAGIC)
+    assert "<svg" in (grid_out / "heatmap.svg").read_text()[:2000]
+    assert "![heatmap](heatmap.png)" in (grid_out / "report.md").read_text()
+
+
+def test_report_table_has_a_row_per_scenario_with_intervals(designs) -> None:
+    folder, out, _, _ = designs
+    text = (out / "report.md").read_text()
+    assert "2 scenario(s); varied: network." in text
+    header, rows = report_table(text)
+    assert header[:2] == ["scenario", "replications"]
+    assert {"mean_effect", "accreditation_estimate", "cbhi_coverage_estimate", "total_cost"} <= set(
+        header
+    )
+    assert set(rows) == {"network=tpn", "network=none"}
+    summary = load(folder)
+    for label, cells in rows.items():
+        assert cells[0] == "3"
+        design = label.removeprefix("network=")
+        for measure, cell in zip(header[2:], cells[1:], strict=True):
+            if (design, measure) == ("none", "cost_per_point"):  # no cost, no effect
+                assert cell == "nan [nan, nan]"
+                continue
+            match = CELL.match(cell)
+            assert match, f"{label} {measure}: {cell!r}"
+            mean, low, high = (number(g) for g in match.groups())
+            assert low <= mean <= high, (label, measure, cell)
+            expected = summary.loc[summary["network"] == design, measure].mean()
+            assert match.group(1) == f"{expected:,.2f}", (label, measure)
+
+
+def test_grid_report_rows_name_both_parameters(grid) -> None:
+    out = grid[1]
+    text = (out / "report.md").read_text()
+    assert "4 scenario(s); varied: population.capacity_spread, population.leadership_mean." in text
+    _, rows = report_table(text)
+    assert set(rows) == {
+        f"population.capacity_spread={c}, population.leadership_mean={lead}"
+        for c in (0.5, 1.5)
+        for lead in (0.4, 0.8)
+    }
+    assert all(cells[0] == "2" for cells in rows.values())
+
+
+def test_report_of_a_single_run_folder(designs, tpn_sim_report, tmp_path) -> None:
+    run = designs[0] / "network=tpn,replications=3"
+    done = tpn_sim_report(str(run), "--out", "single", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    _, rows = report_table((tmp_path / "single" / "report.md").read_text())
+    assert list(rows) == ["default"]
+    assert not (tmp_path / "single" / "heatmap.png").exists()
+
+
+@pytest.mark.parametrize("layout", ["empty", "missing", "incomplete"])
+def test_report_without_runs_is_a_one_line_error(tmp_path, tpn_sim_report, layout: str) -> None:
+    folder = tmp_path / "results"
+    if layout != "missing":
+        folder.mkdir()
+    if layout == "incomplete":  # a job killed before it saved: Hydra's files, no manifest
+        job = folder / "network=tpn"
+        (job / ".hydra").mkdir(parents=True)
+        (job / "summary.csv").write_text("run,seed\n0,1\n")
+    done = tpn_sim_report("results", cwd=tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("tpn-sim-report: error: ")
+    assert "results" in lines[0]
+    assert not (folder / "report").exists()

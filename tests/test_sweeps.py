@@ -1,0 +1,206 @@
+"""Sweeps (`tpn-sim -m ...`): job folders, serial = parallel, named experiments, and a sweep
+killed half-way that resumes without recomputing its finished jobs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.designs import DESIGNS
+from sim.results import PARTIAL_PREFIX, is_complete, load, read_manifest, runs
+
+SWEEP = ["-m", "network=tpn,none", "replications=2"]
+JOBS = ["network=none,replications=2", "network=tpn,replications=2"]
+BIN = Path(sys.executable).parent
+
+
+def job_folders(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.is_dir())
+
+
+@pytest.fixture(scope="module")
+def parallel_sweep(tmp_path_factory, tpn_sim) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    cwd = tmp_path_factory.mktemp("parallel")
+    done = tpn_sim(*SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    return cwd / "results" / "sweeps", done
+
+
+@pytest.fixture(scope="module")
+def serial_sweep(tmp_path_factory, tpn_sim) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    cwd = tmp_path_factory.mktemp("serial")
+    done = tpn_sim(*SWEEP, "hydra/launcher=basic", cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    return cwd / "results" / "sweeps", done
+
+
+@pytest.mark.parametrize("which", ["parallel_sweep", "serial_sweep"])
+def test_sweep_writes_one_complete_folder_per_job(request, which: str, result_files) -> None:
+    root, done = request.getfixturevalue(which)
+    assert job_folders(root) == JOBS
+    for job in JOBS:
+        folder = root / job
+        for name in result_files:
+            assert (folder / name).is_file(), f"{job}/{name}"
+        assert is_complete(folder)
+        manifest = read_manifest(folder)
+        design = job.split(",")[0].removeprefix("network=")
+        assert manifest["design"] == design
+        assert sorted(manifest["overrides"]) == sorted(job.split(","))
+        assert f"results/sweeps/{job}: design '{design}', 2 replications" in done.stdout
+    assert not (root.parent / "runs").exists()  # a sweep writes no single-run folder
+
+
+def test_parallel_sweep_ran_on_joblib(parallel_sweep) -> None:
+    root, done = parallel_sweep
+    assert "Joblib.Parallel(n_jobs=2" in done.stdout
+    for job in JOBS:
+        assert "hydra/launcher=joblib" in read_manifest(root / job)["command"]
+
+
+@pytest.mark.parametrize("table", ["summary", "panel", "events", "ties"])
+def test_serial_and_parallel_sweeps_are_identical(parallel_sweep, serial_sweep, table) -> None:
+    (parallel, _), (serial, _) = parallel_sweep, serial_sweep
+    for job in JOBS:
+        assert (
+            read_manifest(parallel / job)["config_key"] == read_manifest(serial / job)["config_key"]
+        )
+    if table == "summary":
+        for job in JOBS:
+            pd.testing.assert_frame_equal(
+                pd.read_csv(parallel / job / "summary.csv"),
+                pd.read_csv(serial / job / "summary.csv"),
+                check_exact=True,
+            )
+    pd.testing.assert_frame_equal(load(parallel, table), load(serial, table), check_exact=True)
+
+
+def test_named_experiment_writes_its_own_sweep_folder(tmp_path, tpn_sim) -> None:
+    done = tpn_sim("+experiment=designs", "replications=1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    root = tmp_path / "results" / "designs"
+    expected = sorted(f"network={d},replications=1" for d in DESIGNS)
+    assert len(expected) == 6
+    assert job_folders(root) == expected
+    for job in expected:
+        assert is_complete(root / job), job
+        manifest = read_manifest(root / job)
+        assert manifest["design"] == job.split(",")[0].removeprefix("network=")
+        assert manifest["replications"] == 1
+    assert sorted(set(load(root)["network"])) == sorted(DESIGNS)
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["designs"]
+
+
+# --- killed half-way, then resumed --------------------------------------------------------------
+
+KILL_DESIGNS = ["tpn", "pairwise", "hub", "random", "none"]
+# 200 replications take about 3 s per job on a 2-core machine: the kill lands mid-sweep
+KILL_SWEEP = ["-m", f"network={','.join(KILL_DESIGNS)}", "replications=200"]
+
+
+def wait_for(condition, proc: subprocess.Popen, what: str, limit: float = 120) -> None:
+    """Poll until `condition()`; fail if the process ends first (or after `limit` seconds)."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        if proc.poll() is not None:
+            pytest.fail(f"tpn-sim ended (exit {proc.returncode}) before {what} could be observed")
+        if time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"no {what} within {limit} s")
+        time.sleep(0.002)
+
+
+def kill(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def start(args: list[str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(BIN / "tpn-sim"), *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def partials(root: Path) -> list[Path]:
+    return [p for p in root.rglob(PARTIAL_PREFIX + "*")]
+
+
+@pytest.mark.slow
+def test_killed_sweep_resumes_without_recomputing(tmp_path, tpn_sim) -> None:
+    root = tmp_path / "results" / "sweeps"
+    folders = {d: root / f"network={d},replications=200" for d in KILL_DESIGNS}
+    proc = start(KILL_SWEEP, tmp_path)
+    try:
+        wait_for(lambda: (folders["tpn"] / "manifest.json").exists(), proc, "the first job ended")
+    finally:
+        kill(proc)
+    assert proc.returncode == -signal.SIGKILL
+
+    finished = {d for d, f in folders.items() if (f / "manifest.json").exists()}
+    assert "tpn" in finished
+    assert finished != set(KILL_DESIGNS), "the sweep ended before the kill: nothing to resume"
+    for design in finished:
+        assert is_complete(folders[design]), f"{design} has a manifest but is not complete"
+    assert {r.folder for r in runs(root)} == {folders[d] for d in finished}
+    started = {d: read_manifest(folders[d])["started"] for d in finished}
+
+    done = tpn_sim(*KILL_SWEEP, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    for design, folder in folders.items():
+        assert is_complete(folder), design
+        log = (folder / "tpn-sim.log").read_text()
+        if design in finished:
+            assert read_manifest(folder)["started"] == started[design]
+            assert f"{folder.name}: skipped" in done.stdout
+            assert "skipped" in log
+        else:
+            assert f"running design '{design}', 200 replications" in done.stdout
+    assert {r.folder for r in runs(root)} == set(folders.values())
+    assert len(load(root)) == 200 * len(KILL_DESIGNS)
+    assert partials(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_run_killed_while_saving_is_not_complete_and_is_redone(tmp_path, tpn_sim) -> None:
+    """Killed while its files are being written: never taken for a finished run."""
+    args = ["replications=200"]
+    folder = tmp_path / "results" / "runs" / "replications=200"
+    proc = start(args, tmp_path)
+    try:
+        wait_for(lambda: folder.is_dir() and bool(partials(folder)), proc, "save() began")
+    finally:
+        kill(proc)
+    if (folder / "manifest.json").exists():  # the kill came after the final rename
+        assert is_complete(folder)
+    else:
+        assert not is_complete(folder)
+        assert list(runs(tmp_path / "results")) == []
+        with pytest.raises(FileNotFoundError):
+            load(tmp_path / "results")
+
+    done = tpn_sim(*args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert is_complete(folder)
+    assert len(load(folder)) == 200
+    assert partials(tmp_path) == []
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert set(manifest["files"]) == {
+        "panel.parquet",
+        "events.parquet",
+        "ties.parquet",
+        "summary.csv",
+        "config.yaml",
+    }
