@@ -131,37 +131,45 @@ class TopicSpecificNetwork(NetworkDesign):
         return [row[:n] for row, n in zip(ranked, eligible.sum(axis=1).tolist(), strict=True)]
 
 
-@register
-class PairwiseTwinning(NetworkDesign):
-    """Classic WHO twinning: fixed same-type pairs, strongest with weakest, for all topics."""
-
-    name = "pairwise"
+class FixedPartner(NetworkDesign):
+    """Each member has one partner for all its goals, chosen within its type by overall strength."""
 
     def build(self, ctx: DesignContext) -> Ties:
         partner = np.full(ctx.pop.size, -1)
         for kind in np.unique(ctx.pop.kind):
             ranked = strength_rank(ctx, np.flatnonzero(ctx.pop.kind == kind))
-            n = len(ranked)
-            for j in range(n // 2):
-                strong, weak = ranked[j], ranked[n - 1 - j]
-                partner[strong], partner[weak] = weak, strong
-            if n % 2 and n > 1:  # the middle member joins the strongest as a second mentee
-                partner[ranked[n // 2]] = ranked[0]
+            partner[ranked] = self.partners(ranked)
         return ties_to_fixed_partner(ctx, partner)
+
+    @staticmethod
+    def partners(ranked: np.ndarray) -> np.ndarray:
+        """The partner of each member of one type, given them strongest first."""
+        raise NotImplementedError
 
 
 @register
-class HubAndSpoke(NetworkDesign):
+class PairwiseTwinning(FixedPartner):
+    """Classic WHO twinning: fixed same-type pairs, strongest with weakest, for all topics."""
+
+    name = "pairwise"
+
+    @staticmethod
+    def partners(ranked: np.ndarray) -> np.ndarray:
+        mates = ranked[::-1].copy()  # j-th strongest with j-th weakest
+        if len(ranked) % 2:  # the middle member joins the strongest as a second mentee
+            mates[len(ranked) // 2] = ranked[0] if len(ranked) > 1 else -1
+        return mates
+
+
+@register
+class HubAndSpoke(FixedPartner):
     """One centre of excellence per type teaches every other member, whatever the topic."""
 
     name = "hub"
 
-    def build(self, ctx: DesignContext) -> Ties:
-        partner = np.full(ctx.pop.size, -1)
-        for kind in np.unique(ctx.pop.kind):
-            members = np.flatnonzero(ctx.pop.kind == kind)
-            partner[members] = strength_rank(ctx, members)[0]
-        return ties_to_fixed_partner(ctx, partner)
+    @staticmethod
+    def partners(ranked: np.ndarray) -> np.ndarray:
+        return np.full(len(ranked), ranked[0])  # the hub's own goals stay unmatched
 
 
 @register
