@@ -8,8 +8,6 @@ same seed differ only by the programme: that is how the model knows its own coun
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import mesa
 import numpy as np
 
@@ -99,14 +97,14 @@ class TwinningModel(mesa.Model):
 
     def _prepare_ties(self) -> None:
         """Per-tie constants: expert or peer, context fit, mentor attention, expert rounds."""
-        pop, net, ties = self.pop, self.config.network, self.ties
+        pop, net, ties, learning = self.pop, self.config.network, self.ties, self.config.learning
         self.is_expert = ties.mentor >= pop.size
         peer = ~self.is_expert
         self.fit = np.full(len(ties), net.expert_fit)
         self.fit[peer] = context_fit(
             pop.resource[ties.learner[peer]],
             pop.resource[ties.mentor[peer]],
-            self.config.learning.fit_penalty,
+            learning.fit_penalty,
         )
         load = np.bincount(ties.mentor[peer], minlength=pop.size)[ties.mentor[peer]]
         self.dilution = np.ones(len(ties))  # a mentor's attention is shared among its mentees
@@ -119,6 +117,9 @@ class TwinningModel(mesa.Model):
         self.expert_slot = np.empty(len(expert), dtype=np.int64)  # place in its expert's round
         self.expert_slot[order] = np.arange(len(order)) - first
         self.expert_round = np.bincount(expert, minlength=n_experts)[expert]
+        during = np.where(self.is_expert, learning.expert_contact_rate, learning.peer_contact_rate)
+        after = during * (learning.persistence * self.design.ties_persist * peer)
+        self.contact = (during, after)  # standing contact intensity, in and after the programme
         self.standing = TieBatch.build(
             ties.learner, ties.mentor, ties.topic, None, self.fit, peer, len(pop.topics)
         )
@@ -216,13 +217,10 @@ class TwinningModel(mesa.Model):
 
     def activities(self, month: int, capacity: np.ndarray) -> tuple[TieBatch, np.ndarray]:
         """Active ties this month (standing contact plus events) and the lift from coaching."""
-        cfg = self.config.learning
         coaching = np.zeros(self.pop.size)
         in_programme = month <= self.config.schedule.programme_months
-        contact = np.where(self.is_expert, cfg.expert_contact_rate, cfg.peer_contact_rate)
-        if not in_programme:
-            contact = contact * (cfg.persistence * self.design.ties_persist * ~self.is_expert)
-        standing = replace(self.standing, intensity=contact)
+        standing = self.standing  # reused every month: only its intensity changes
+        standing.intensity = self.contact[0 if in_programme else 1].copy()
         batches = [standing]
         if in_programme and self.design.programme:
             for event in self.plan.get(month, []):
