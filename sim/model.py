@@ -290,6 +290,10 @@ class TwinningModel(mesa.Model):
         self.log(month, "expert_visit", Mode.in_person, "", n, n * self.config.costs.expert_visit)
 
     def run(self) -> TwinningModel:
+        """Every month of programme and follow-up; then release Mesa's hold on the model."""
         for _ in range(self.months):
             self.step()
+        # Mesa 3.3 keeps every model alive in a class-level id counter (mesa issue #3179, fixed
+        # after 3.3): a finished run adds no agents, so drop that reference.
+        mesa.Agent._ids.pop(self, None)
         return self

@@ -32,16 +32,31 @@ def counterfactual_of(config: ScenarioConfig) -> ScenarioConfig:
     return replace(config, network=replace(config.network, design="none"))
 
 
-def run_replication(config: ScenarioConfig, run: int, seed: int) -> Results:
-    """One replication's tables; its summary compares it with its counterfactual twin."""
+def run_pair(config: ScenarioConfig, run: int, seed: int) -> tuple[TwinningModel, dict]:
+    """One replication and its counterfactual twin: the model and its summary row."""
     model = TwinningModel(config, seed).run()
     twin = TwinningModel(counterfactual_of(config), seed).run()
-    summary = pd.DataFrame(
-        [{"run": run, "seed": seed, "design": config.network.design} | summarise(model, twin)]
+    return model, {"run": run, "seed": seed, "design": config.network.design} | summarise(
+        model, twin
     )
+
+
+def run_replication(config: ScenarioConfig, run: int, seed: int) -> Results:
+    """One replication's tables; its summary compares it with its counterfactual twin."""
+    model, row = run_pair(config, run, seed)
     return Results(
-        panel_frame(model, run), ties_frame(model, run), events_frame(model, run), summary
+        panel_frame(model, run),
+        ties_frame(model, run),
+        events_frame(model, run),
+        pd.DataFrame([row]),
     )
+
+
+def run_summaries(config: ScenarioConfig) -> pd.DataFrame:
+    """Only the summary rows of `config.replications` replications: the fast path for
+    calibration and sensitivity studies, which need no panel."""
+    seeds = replication_seeds(config.seed, config.replications)
+    return pd.DataFrame([run_pair(config, run, seed)[1] for run, seed in enumerate(seeds)])
 
 
 def run_scenario(config: ScenarioConfig | None = None, progress: bool = False) -> Results:

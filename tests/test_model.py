@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -264,3 +266,13 @@ def test_default_config_object_is_not_mutated_by_a_run():
     before = repr(config)
     sim.run_scenario(config)
     assert repr(config) == before
+
+
+def test_a_finished_model_is_freed() -> None:
+    """Mesa 3.3 keeps models alive in a class-level id counter (mesa issue #3179); run()
+    releases it, so long calibrations and sweeps do not grow without bound."""
+    model = TwinningModel(ScenarioConfig(replications=1), 3).run()
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None
