@@ -244,7 +244,7 @@ class NetworkConfig(Validated):
     design: str = "tpn"
     n_experts: int = param(4, 1, 10_000, "experts", "assumption")
     expert_level: float = param(90.0, 0, 100, "points", "assumption")
-    expert_fit: float = param(0.6, 0, 1, "context fit", "TPN mechanism 3; assumption")
+    expert_fit: float = param(0.6901, 0, 1, "context fit", "calibrated: docs/calibration.md")
     expert_visits_per_month: int = param(4, 0, 1_000, "visits/expert/month", "assumption")
 
     def check(self) -> None:
@@ -261,27 +261,43 @@ class LearningConfig(Validated):
     """The learning rule along ties, motivation dynamics, drift and measurement."""
 
     section: ClassVar[str] = "learning"
-    peer_contact_rate: float = param(0.05, 0, 1, "gap share/month", "assumption")
+    peer_contact_rate: float = param(
+        0.0105, 0, 1, "gap share/month", "calibrated: docs/calibration.md"
+    )
     expert_contact_rate: float = param(0.02, 0, 1, "gap share/month", "assumption")
-    exchange_visit_rate: float = param(0.25, 0, 1, "gap share/visit", "assumption")
-    expert_visit_rate: float = param(0.35, 0, 1, "gap share/visit", "assumption")
-    coaching_rate: float = param(0.10, 0, 1, "gap share/session", "assumption")
-    network_workshop_rate: float = param(0.08, 0, 1, "gap share/workshop", "assumption")
+    exchange_visit_rate: float = param(
+        0.0639, 0, 1, "gap share/visit", "calibrated: docs/calibration.md"
+    )
+    expert_visit_rate: float = param(
+        0.6443, 0, 1, "gap share/visit", "calibrated: docs/calibration.md"
+    )
+    coaching_rate: float = param(
+        0.1191, 0, 1, "gap share/session", "calibrated: docs/calibration.md"
+    )
+    network_workshop_rate: float = param(
+        0.181, 0, 1, "gap share/workshop", "calibrated: docs/calibration.md"
+    )
     provincial_workshop_rate: float = param(0.10, 0, 1, "gap share/workshop", "assumption")
     virtual_factor: float = param(0.5, 0, 1, "multiplier", "assumption")
     motivation_weight: float = param(1.0, 0, 5, "exponent", "TPN mechanism 2")
-    leadership_weight: float = param(0.5, 0, 5, "exponent", "TPN mechanism 1")
+    leadership_weight: float = param(0.5331, 0, 5, "exponent", "calibrated: docs/calibration.md")
     time_weight: float = param(0.5, 0, 5, "exponent", "TPN mechanism 5")
-    fit_penalty: float = param(1.5, 0, 20, "per unit resource gap", "TPN mechanism 3")
-    ceiling_exponent: float = param(0.5, 0, 5, "exponent", "assumption")
+    fit_penalty: float = param(
+        0.5905, 0, 20, "per unit resource gap", "calibrated: docs/calibration.md"
+    )
+    ceiling_exponent: float = param(0.1576, 0, 5, "exponent", "calibrated: docs/calibration.md")
     mentor_share: float = param(0.1, 0, 1, "share of learner gain", "assumption")
     spillover: float = param(0.1, 0, 1, "share of goal gain", "assumption")
     forgetting_rate: float = param(0.01, 0, 1, "share/month", "assumption")
     persistence: float = param(0.3, 0, 1, "share of contact", "assumption")
-    interest_trend: float = param(2.0, 0, 50, "points/year per unit interest", "assumption")
+    interest_trend: float = param(
+        5.4512, 0, 50, "points/year per unit interest", "calibrated: docs/calibration.md"
+    )
     drift_sd: float = param(0.5, 0, 20, "points/month", "assumption")
-    measurement_sd: float = param(2.0, 0, 30, "points", "assumption")
-    progress_motivation: float = param(0.2, 0, 1, "share of headroom", "assumption")
+    measurement_sd: float = param(4.7444, 0, 30, "points", "calibrated: docs/calibration.md")
+    progress_motivation: float = param(
+        0.1949, 0, 1, "share of headroom", "calibrated: docs/calibration.md"
+    )
     peer_motivation: float = param(0.1, 0, 1, "share of headroom", "TPN mechanism 2")
     coaching_motivation: float = param(0.1, 0, 1, "share of headroom", "assumption")
     motivation_decay: float = param(0.05, 0, 1, "share/month", "assumption")

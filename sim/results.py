@@ -32,11 +32,28 @@ TABLES = {
 PARTIAL_PREFIX = ".partial-"
 
 
+# The modules whose code decides a run's tables; presentation and analysis modules are left
+# out, so editing a figure does not make every stored run stale.
+MODEL_MODULES = [
+    "agents",
+    "config",
+    "designs",
+    "kickoff",
+    "learning",
+    "metrics",
+    "model",
+    "population",
+    "run",
+    "schedule",
+    "tables",
+]
+
+
 def code_hash() -> str:
-    """Fingerprint of the model's source, so changed code never reuses old results."""
+    """Fingerprint of the model's source, so changed model code never reuses old results."""
     digest = hashlib.sha256()
-    for source in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(source.read_bytes())
+    for name in MODEL_MODULES:
+        digest.update((Path(__file__).parent / f"{name}.py").read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -142,3 +142,12 @@ def events_frame(model: TwinningModel, run: int) -> pd.DataFrame:
     labels = month_labels(model.config.schedule)
     frame.insert(1, "date", [labels[m] for m in frame["month"]])
     return _tag(frame.astype(EVENTS_DTYPES), model, run)
+
+
+def markdown(frame: pd.DataFrame, digits: int = 3) -> str:
+    """A DataFrame as a Markdown table (numbers to `digits` significant digits)."""
+    cell = lambda v: f"{v:.{digits}g}" if isinstance(v, float) else str(v)  # noqa: E731
+    rows = [" | ".join(map(str, frame.columns))]
+    rows.append(" | ".join("---" for _ in frame.columns))
+    rows += [" | ".join(cell(v) for v in row) for row in frame.itertuples(index=False)]
+    return "\n".join(f"| {r} |" for r in rows)

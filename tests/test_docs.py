@@ -54,7 +54,7 @@ def missing_from(text: str) -> list[str]:
 
 def test_the_key_list_covers_every_section():
     keys = documented_keys()
-    assert keys["learning.peer_contact_rate"] == 0.05
+    assert keys["learning.spillover"] == 0.1
     assert keys["seed"] == 20210801 and keys["replications"] == 100
     assert keys["kickoff.max_mentees"] == 4
     sections = {k.split(".")[0] for k in keys if "." in k}

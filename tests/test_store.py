@@ -355,3 +355,22 @@ def test_config_key_changes_with_config_text_or_code() -> None:
 def test_code_hash_is_stable() -> None:
     assert code_hash() == code_hash()
     assert re.fullmatch(r"[0-9a-f]{16}", code_hash())
+
+
+def test_every_module_is_either_model_code_or_presentation() -> None:
+    """A new module must be placed on purpose: in the run key's fingerprint if it can change
+    results, or among the presentation and analysis modules that cannot."""
+    from sim.results import MODEL_MODULES
+
+    modules = {p.stem for p in (Path(__file__).resolve().parent.parent / "sim").glob("*.py")}
+    presentation = {
+        "__init__",
+        "__main__",
+        "cli",
+        "plots",
+        "report",
+        "paper",
+        "calibration",
+        "results",
+    }
+    assert modules - set(MODEL_MODULES) == presentation
