@@ -14,7 +14,7 @@ import argparse
 import shlex
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -31,6 +31,7 @@ from sim.calibration import (
     profile,
     reselect,
     spread,
+    value_of,
     with_values,
 )
 from sim.config import ScenarioConfig
@@ -40,11 +41,19 @@ from sim.tables import markdown
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def nested(values: dict[str, float]) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
-    for key, value in values.items():
-        section, field = key.split(".")
-        out.setdefault(section, {})[field] = round(value, 4)
+def nested(config: ScenarioConfig) -> dict:
+    """The calibrated values as a Hydra config: sections of scalars, and the topic lists (which
+    Hydra replaces whole) where a topic's baseline was calibrated."""
+    out: dict = {}
+    for p in PRIORS:
+        section, *rest = p.key.split(".")
+        if section == "topic":
+            pop = config.population
+            for kind in ("hospital", "district"):
+                topics = [asdict(t) for t in pop.topics(kind)]
+                out.setdefault("population", {})[f"{kind}_topics"] = topics
+        else:
+            out.setdefault(section, {})[rest[0]] = round(value_of(config, p.key), 4)
     return out
 
 
@@ -167,7 +176,8 @@ def main() -> None:
     )
     target = ROOT / "configs/calibration/rwanda_tpn.yaml"
     target.parent.mkdir(exist_ok=True)
-    target.write_text(header + yaml.safe_dump(nested(best), sort_keys=True))
+    rounded = {k: round(v, 4) for k, v in best.items()}
+    target.write_text(header + yaml.safe_dump(nested(with_values(base, rounded)), sort_keys=True))
     (ROOT / "docs/calibration.md").write_text(
         report(args, study, best, train, selected, valid, fits, seconds)
     )

@@ -48,15 +48,34 @@ PRIORS = [
     Prior("learning.progress_motivation", 0.0, 0.5),
     Prior("learning.interest_trend", 0.0, 8.0),
     Prior("learning.measurement_sd", 0.5, 5.0),
+    # how far members of a type differ at baseline: the room high performers leave to learn
+    Prior("topic.accreditation.baseline_sd", 8.0, 16.0),
+    Prior("topic.cbhi_coverage.baseline_sd", 5.0, 12.0),
 ]
 
 
 def with_values(config: ScenarioConfig, values: dict[str, float]) -> ScenarioConfig:
-    """`config` with dotted `section.field` keys set (validated like any config)."""
+    """`config` with dotted keys set (validated like any config): `section.field`, or
+    `topic.<name>.<field>` for a topic area's baseline distribution."""
     for key, value in values.items():
-        section, field = key.split(".")
-        config = replace(config, **{section: replace(getattr(config, section), **{field: value})})
+        section, *rest = key.split(".")
+        if section == "topic":
+            config = with_topic(config, *rest, value)
+        else:
+            [field] = rest
+            new = replace(getattr(config, section), **{field: value})
+            config = replace(config, **{section: new})
     return config
+
+
+def with_topic(config: ScenarioConfig, name: str, field: str, value: float) -> ScenarioConfig:
+    pop = config.population
+    lists = {
+        kind: [replace(t, **{field: value}) if t.name == name else t for t in pop.topics(kind)]
+        for kind in ("hospital", "district")
+    }
+    population = replace(pop, hospital_topics=lists["hospital"], district_topics=lists["district"])
+    return replace(config, population=population)
 
 
 def yearly_effect(config: ScenarioConfig, design: str) -> tuple[float, pd.DataFrame]:
@@ -116,8 +135,13 @@ def reselect(study: optuna.Study, config: ScenarioConfig, top: int) -> tuple[dic
 
 
 def value_of(config: ScenarioConfig, key: str) -> float:
-    section, field = key.split(".")
-    return getattr(getattr(config, section), field)
+    section, *rest = key.split(".")
+    if section == "topic":
+        name, field = rest
+        pop = config.population
+        [topic] = [t for t in pop.hospital_topics + pop.district_topics if t.name == name]
+        return getattr(topic, field)
+    return getattr(getattr(config, section), rest[0])
 
 
 def good_fits(study: optuna.Study, threshold: float) -> pd.DataFrame:

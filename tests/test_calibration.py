@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from sim.calibration import (
     value_of,
     with_values,
 )
+from sim.config import TopicSpec
 from sim.metrics import PUBLISHED_ESTIMATES
 
 CALIBRATION = Path(__file__).resolve().parent.parent / "configs/calibration/rwanda_tpn.yaml"
@@ -60,9 +61,23 @@ def test_with_values_sets_dotted_keys_and_validates() -> None:
 def test_every_prior_is_a_real_parameter_with_its_range_inside_the_allowed_one() -> None:
     config = sim.ScenarioConfig()
     for prior in PRIORS:
-        section, field = prior.key.split(".")
-        low, high = type(getattr(config, section)).__dataclass_fields__[field].metadata["range"]
+        section, *rest = prior.key.split(".")
+        owner = TopicSpec if section == "topic" else type(getattr(config, section))
+        low, high = owner.__dataclass_fields__[rest[-1]].metadata["range"]
         assert low <= prior.low < prior.high <= high, prior
+        assert prior.low <= value_of(config, prior.key) <= prior.high, "default inside prior"
+
+
+def test_topic_keys_change_one_topic_only() -> None:
+    config = with_values(sim.ScenarioConfig(), {"topic.cbhi_coverage.baseline_sd": 9.5})
+    assert value_of(config, "topic.cbhi_coverage.baseline_sd") == 9.5
+    before = {t.name: t for t in sim.ScenarioConfig().population.district_topics}
+    for topic in config.population.district_topics:
+        if topic.name != "cbhi_coverage":
+            assert topic == before[topic.name]
+    assert config.population.hospital_topics == sim.ScenarioConfig().population.hospital_topics
+    with pytest.raises(sim.ConfigError, match=r"baseline_sd"):
+        with_values(sim.ScenarioConfig(), {"topic.cbhi_coverage.baseline_sd": -1.0})
 
 
 def test_evaluate_reports_targets_effects_and_its_own_loss() -> None:
@@ -113,7 +128,11 @@ def test_the_calibration_file_is_what_the_default_scenario_uses() -> None:
     config = sim.ScenarioConfig()
     for section, fields in values.items():
         for field, value in fields.items():
-            assert getattr(getattr(config, section), field) == pytest.approx(value), field
+            default = getattr(getattr(config, section), field)
+            if isinstance(default, list):  # topic lists, replaced whole
+                assert [asdict(t) for t in default] == value, field
+            else:
+                assert default == pytest.approx(value), field
 
 
 @pytest.mark.slow
