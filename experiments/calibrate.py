@@ -39,6 +39,7 @@ from sim.metrics import PUBLISHED_ESTIMATES
 from sim.tables import markdown
 
 ROOT = Path(__file__).resolve().parent.parent
+EDGE = 0.02  # a calibrated value this close to a prior bound (as a share of the range) is flagged
 
 
 def nested(config: ScenarioConfig) -> dict:
@@ -87,6 +88,12 @@ def report(args, study, best, train, selected, valid, fits, seconds) -> str:
         ]
     )
     identified = markdown(spread(fits))
+    edge = [
+        f"`{p.key}`"
+        for p in PRIORS
+        if min(best[p.key] - p.low, p.high - best[p.key]) < EDGE * (p.high - p.low)
+    ]
+    edge_list = ", ".join(edge) or "none"
     return f"""# Calibration to the article's results
 
 Command: `{args.command}` ({seconds / 60:.1f} minutes on 2 cores). Optuna TPE sampler, seed
@@ -130,6 +137,9 @@ it is constrained *given the others* (a parameter can be sharp in its profile an
 off against another one, which the good-fit ranges above reveal).
 
 ![Loss profiles](figures/calibration_profiles.png)
+
+At the edge of their search range (within {EDGE:.0%} of it): {edge_list}.
+The fit might improve, or move, if those ranges were wider.
 
 Do not over-trust single values: several combinations reproduce the two published numbers, and
 results that depend on an unconstrained parameter should be shown across its good-fit range.
