@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from sim import paper, plots
-from sim.cli import CONFIG_DIR
+from sim.cli import CONFIG_DIR, run_key
 from sim.metrics import PUBLISHED_ESTIMATES
-from sim.results import TABLES, code_hash, config_key, is_complete, read_table, runs
+from sim.results import TABLES, is_complete, read_table, runs
 
 EXPLANATION = """\
 Each row is one of the article's headline comparisons, simulated {replications} times with the
@@ -53,7 +52,7 @@ def expected_key(replications: int) -> str:
     code, e.g. after a recalibration) are never analysed."""
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("config", overrides=overrides(replications))
-    return config_key(OmegaConf.to_yaml(cfg, resolve=True, sort_keys=True), code_hash())
+    return run_key(cfg)[2]
 
 
 def ensure_results(folder: Path, replications: int) -> None:

@@ -125,14 +125,19 @@ def provenance(config: ScenarioConfig, key: str, code: str, started: str) -> dic
     }
 
 
+def run_key(cfg: DictConfig) -> tuple[str, str, str]:
+    """A job's resolved config as YAML, the model-code fingerprint, and the store key of both."""
+    config_yaml = OmegaConf.to_yaml(cfg, resolve=True, sort_keys=True)
+    code = code_hash()
+    return config_yaml, code, config_key(config_yaml, code)
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def run_job(cfg: DictConfig) -> None:
     """One job: run the configured scenario unless its complete results already exist."""
     config: ScenarioConfig = OmegaConf.to_object(cfg)
     folder = Path(HydraConfig.get().runtime.output_dir)
-    config_yaml = OmegaConf.to_yaml(cfg, resolve=True, sort_keys=True)
-    code = code_hash()
-    key = config_key(config_yaml, code)
+    config_yaml, code, key = run_key(cfg)
     if is_complete(folder, key):
         log.info(
             "complete results for this configuration (key %s) exist in %s: skipped", key, folder
