@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from statsmodels.regression.linear_model import OLS
 
 from sim.metrics import PUBLISHED_ESTIMATES, selection_estimate
+from sim.tables import markdown
 
 # Who the article compared in each headline topic (accreditation is a hospital topic, CBHI
 # coverage a district one): the table names them so it reads like the article.
@@ -124,23 +125,25 @@ def replication_table(
 
 def markdown_table(table: pd.DataFrame) -> str:
     """The replication table as Markdown: points with 2.5-97.5% ranges, shares in percent."""
-    header = (
-        "| topic | published | article's estimator: mean [2.5%, 97.5%] | estimator > 0 "
-        "| adjusted coefficient: mean [2.5%, 97.5%] | adjusted CI excludes 0 "
-        "| true effect on choosers | selection share | replications |"
-    )
-    rule = "|---" * 9 + "|"
-    lines = [header, rule]
-    for topic, r in table.iterrows():
-        lines.append(
-            f"| {topic} ({r['members']}) | {r['published']:.1f} "
-            f"| {r['estimator_mean']:.2f} [{r['estimator_low']:.2f}, {r['estimator_high']:.2f}] "
-            f"| {r['estimator_positive']:.0%} "
-            f"| {r['adjusted_mean']:.2f} [{r['adjusted_low']:.2f}, {r['adjusted_high']:.2f}] "
-            f"| {r['adjusted_power']:.0%} | {r['true_effect']:.2f} "
-            f"| {r['selection_share']:.0%} | {r['replications']} |"
-        )
-    return "\n".join(lines)
+
+    def interval(r: pd.Series, name: str) -> str:
+        return f"{r[name + '_mean']:.2f} [{r[name + '_low']:.2f}, {r[name + '_high']:.2f}]"
+
+    rows = [
+        {
+            "topic": f"{topic} ({r['members']})",
+            "published": f"{r['published']:.1f}",
+            "article's estimator: mean [2.5%, 97.5%]": interval(r, "estimator"),
+            "estimator > 0": f"{r['estimator_positive']:.0%}",
+            "adjusted coefficient: mean [2.5%, 97.5%]": interval(r, "adjusted"),
+            "adjusted CI excludes 0": f"{r['adjusted_power']:.0%}",
+            "true effect on choosers": f"{r['true_effect']:.2f}",
+            "selection share": f"{r['selection_share']:.0%}",
+            "replications": str(r["replications"]),
+        }
+        for topic, r in table.iterrows()
+    ]
+    return markdown(pd.DataFrame(rows))
 
 
 def estimator_figure(summary: pd.DataFrame) -> Figure:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from sim import plots
 from sim.results import read_table, runs
-from sim.tables import describe
+from sim.tables import describe, markdown
 
 KEY_MEASURES = [
     "mean_effect",
@@ -68,11 +68,8 @@ def markdown_table(summary: pd.DataFrame) -> str:
         lambda r: f"{r['mean']:,.2f} [{r['ci_low']:,.2f}, {r['ci_high']:,.2f}]", axis=1
     )
     wide = cells.unstack("measure")[measures]
-    n = summary.groupby("scenario", sort=False).size()
-    header = "| scenario | replications | " + " | ".join(measures) + " |"
-    rule = "|---" * (len(measures) + 2) + "|"
-    rows = [f"| {s} | {n[s]} | " + " | ".join(wide.loc[s]) + " |" for s in wide.index]
-    return "\n".join([header, rule, *rows])
+    wide.insert(0, "replications", summary.groupby("scenario", sort=False).size())
+    return markdown(wide.reset_index())
 
 
 def write_report(folder: Path, out: Path) -> Path:

@@ -148,6 +148,6 @@ def markdown(frame: pd.DataFrame, digits: int = 3) -> str:
     """A DataFrame as a Markdown table (numbers to `digits` significant digits)."""
     cell = lambda v: f"{v:.{digits}g}" if isinstance(v, float) else str(v)  # noqa: E731
     rows = [" | ".join(map(str, frame.columns))]
-    rows.append(" | ".join("---" for _ in frame.columns))
     rows += [" | ".join(cell(v) for v in row) for row in frame.itertuples(index=False)]
-    return "\n".join(f"| {r} |" for r in rows)
+    lines = [f"| {r} |" for r in rows]
+    return "\n".join([lines[0], "|---" * len(frame.columns) + "|", *lines[1:]])
