@@ -31,6 +31,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
+from sim.budget import check_budget
 from sim.config import ConfigError, ScenarioConfig
 from sim.results import code_hash, config_key, is_complete, read_table, save
 from sim.run import run_scenario
@@ -180,9 +181,10 @@ def job_overrides(
 
 
 def validate(overrides: list[str]) -> None:
-    """Compose one job as Hydra will, and build (so range-check) its ScenarioConfig."""
+    """Compose one job as Hydra will, build (so range-check) its ScenarioConfig, and check that
+    its budget pays for the design's fixed activities."""
     cfg = compose(config_name="config", overrides=overrides)
-    OmegaConf.to_object(cfg)
+    check_budget(OmegaConf.to_object(cfg))
 
 
 def one_line(error: Exception, overrides: list[str]) -> str:

@@ -362,7 +362,9 @@ class ScheduleConfig(Validated):
 
 @dataclass
 class CostConfig(Validated):
-    """Unit costs of programme activities, in US dollars."""
+    """Unit costs of programme activities, and an optional total budget, in US dollars.
+
+    With a budget, the visits of every design are scaled to spend it (sim.budget)."""
 
     section: ClassVar[str] = "costs"
     codesign_workshop: float = param(3000.0, 0, 1e7, "USD/workshop", "assumption")
@@ -373,6 +375,7 @@ class CostConfig(Validated):
     workshop_in_person: float = param(150.0, 0, 1e7, "USD/participant", "assumption")
     workshop_virtual: float = param(30.0, 0, 1e7, "USD/participant", "assumption")
     expert_visit: float = param(1500.0, 0, 1e7, "USD/visit", "assumption")
+    budget: float = param(0.0, 0, 1e10, "USD (0 = no cap)", "user choice")
 
 
 @dataclass

@@ -12,6 +12,14 @@ import mesa
 import numpy as np
 
 from sim.agents import District, ExternalExpert, Hospital
+from sim.budget import (
+    CODESIGN_WORKSHOPS,
+    VisitRounds,
+    attendees,
+    budget_scale,
+    unit_cost,
+    visit_money,
+)
 from sim.config import EventKind, EventSpec, Mode, ScenarioConfig
 from sim.designs import DESIGNS, DesignContext
 from sim.kickoff import run_kickoff
@@ -88,10 +96,8 @@ class TwinningModel(mesa.Model):
         self._create_agents()
         if self.design.programme:
             costs = config.costs
-            self.log(0, "codesign", Mode.in_person, "", 2, 2 * costs.codesign_workshop)
-            self.log(
-                0, "kickoff", Mode.in_person, "", pop.size, pop.size * costs.kickoff_participant
-            )
+            self.log(0, "codesign", Mode.in_person, "", CODESIGN_WORKSHOPS, costs.codesign_workshop)
+            self.log(0, "kickoff", Mode.in_person, "", pop.size, costs.kickoff_participant)
 
     # --- set-up -------------------------------------------------------------------------------
 
@@ -111,12 +117,7 @@ class TwinningModel(mesa.Model):
         self.dilution[peer] = np.minimum(1.0, self.config.kickoff.max_mentees / load)
         n_experts = net.n_experts if self.is_expert.any() else 0
         self.expert_levels = np.full((n_experts, len(pop.topics)), net.expert_level)
-        expert = ties.mentor[self.is_expert] - pop.size
-        order = np.argsort(expert, kind="stable")
-        first = np.searchsorted(expert[order], expert[order])
-        self.expert_slot = np.empty(len(expert), dtype=np.int64)  # place in its expert's round
-        self.expert_slot[order] = np.arange(len(order)) - first
-        self.expert_round = np.bincount(expert, minlength=n_experts)[expert]
+        self._plan_visits(n_experts)
         during = np.where(self.is_expert, learning.expert_contact_rate, learning.peer_contact_rate)
         after = during * (learning.persistence * self.design.ties_persist * peer)
         self.contact = (during, after)  # standing contact intensity, in and after the programme
@@ -127,6 +128,33 @@ class TwinningModel(mesa.Model):
         goals = self.kickoff.goals
         self.goal_weight = goals / np.maximum(goals.sum(axis=1, keepdims=True), 1)
         self.non_goals = pop.applies & ~goals
+
+    def _plan_visits(self, n_experts: int) -> None:
+        """Who is visited when: exchange visits go round all peer ties once per scheduled round,
+        each expert makes `expert_visits_per_month` visits round its own learners; a budget
+        scales both (sim.budget)."""
+        config, months = self.config, self.config.schedule.programme_months
+        peer_rounds = sum(e.kind is EventKind.exchange_visit for m in self.plan.values() for e in m)
+        peer_rounds *= self.design.peer_events
+        self.peer_ties = np.flatnonzero(~self.is_expert)
+        self.expert_ties = np.flatnonzero(self.is_expert)
+        exchange = VisitRounds(
+            np.zeros(len(self.peer_ties), dtype=np.int64),
+            np.array([len(self.peer_ties) * peer_rounds]),
+            peer_rounds,
+        )
+        expert = VisitRounds(
+            self.ties.mentor[self.expert_ties] - self.pop.size,
+            np.full(n_experts, config.network.expert_visits_per_month * months),
+            months,
+        )
+        money = (
+            visit_money(config, self.pop, self.design.peer_events) if self.design.programme else 0
+        )
+        scale = budget_scale(
+            money, [(exchange, config.costs.exchange_visit), (expert, config.costs.expert_visit)]
+        )
+        self.exchange_rounds, self.expert_rounds = exchange.scaled(scale), expert.scaled(scale)
 
     def _create_agents(self) -> None:
         kind = self.pop.kind
@@ -154,8 +182,9 @@ class TwinningModel(mesa.Model):
         h.capacity[month] = capacity
         h.motivation[month], h.leadership[month] = self.motivation, self.leadership
 
-    def log(self, month: int, kind: str, mode: Mode, group: str, count: int, cost: float) -> None:
-        self.event_log.append((month, kind, mode.value, group, count, cost))
+    def log(self, month: int, kind: str, mode: Mode, group: str, count: int, unit: float) -> None:
+        """Record an activity held: its participants (or visits) and their cost at `unit` each."""
+        self.event_log.append((month, kind, mode.value, group, count, count * unit))
 
     def topic_items(self, index: int) -> list[tuple[int, str]]:
         return [(k, t) for k, t in enumerate(self.pop.topics) if self.pop.applies[index, k]]
@@ -238,37 +267,34 @@ class TwinningModel(mesa.Model):
         capacity: np.ndarray,
     ) -> None:
         """Add one scheduled event's learning to this month and log its participants and cost."""
-        cfg, costs, pop = self.config.learning, self.config.costs, self.pop
-        virtual = event.mode is Mode.virtual
-        factor = cfg.virtual_factor if virtual else 1.0
+        cfg, pop = self.config.learning, self.pop
+        factor = cfg.virtual_factor if event.mode is Mode.virtual else 1.0
+        members = attendees(event, pop)
+        count = int(members.sum())
         if event.kind is EventKind.coaching:
-            standing.intensity += cfg.coaching_rate * factor
-            coaching += cfg.coaching_motivation * factor
-            count, unit = pop.size, costs.coaching_virtual if virtual else costs.coaching_in_person
+            standing.intensity += cfg.coaching_rate * factor * members[standing.learner]
+            coaching[members] += cfg.coaching_motivation * factor
         elif not self.design.peer_events:
             return
         elif event.kind is EventKind.exchange_visit:
-            standing.intensity += cfg.exchange_visit_rate * factor * standing.peer
-            count, unit = int(standing.peer.sum()), costs.exchange_visit
+            visits = self.exchange_rounds.next_round()
+            standing.intensity[self.peer_ties] += cfg.exchange_visit_rate * factor * visits
+            count = int(visits.sum())
             if not count:
-                return  # no twins, no visits
+                return  # no twins, or no money, for visits
         else:
             national = event.kind is EventKind.network_workshop
             rate = cfg.network_workshop_rate if national else cfg.provincial_workshop_rate
-            members = pop.event_group == pop.groups.index(event.group) if event.group else None
             batches.append(self.workshop(members, rate * factor, capacity))
-            count = pop.size if members is None else int(members.sum())
-            unit = costs.workshop_virtual if virtual else costs.workshop_in_person
-        self.log(self.steps, event.kind.value, event.mode, event.group, count, count * unit)
+        unit = unit_cost(event, self.config.costs)
+        self.log(self.steps, event.kind.value, event.mode, event.group, count, unit)
 
-    def workshop(self, members: np.ndarray | None, rate: float, capacity: np.ndarray) -> TieBatch:
+    def workshop(self, members: np.ndarray, rate: float, capacity: np.ndarray) -> TieBatch:
         """Participants learn, in their goal topics, from the best attending member of the type."""
-        attending = self.pop.applies if members is None else members[:, None] & self.pop.applies
+        attending = members[:, None] & self.pop.applies
         best = np.where(attending, capacity, -1.0).argmax(axis=0)
-        learner, topic = self.goal_learner, self.goal_topic
-        if members is not None:
-            keep = members[learner]
-            learner, topic = learner[keep], topic[keep]
+        keep = members[self.goal_learner]
+        learner, topic = self.goal_learner[keep], self.goal_topic[keep]
         teacher = best[topic]
         resource = self.pop.resource
         fit = context_fit(resource[learner], resource[teacher], self.config.learning.fit_penalty)
@@ -278,16 +304,14 @@ class TwinningModel(mesa.Model):
         )
 
     def expert_visits(self, month: int, standing: TieBatch) -> None:
-        """Each expert visits up to its monthly capacity, working round its learners in turn."""
+        """Each expert makes this month's share of its visits, working round its learners."""
         if not self.is_expert.any():
             return
-        per_month = self.config.network.expert_visits_per_month
-        visited = (self.expert_slot - (month - 1) * per_month) % self.expert_round < per_month
-        standing.intensity[np.flatnonzero(self.is_expert)[visited]] += (
-            self.config.learning.expert_visit_rate
-        )
-        n = int(visited.sum())
-        self.log(month, "expert_visit", Mode.in_person, "", n, n * self.config.costs.expert_visit)
+        visits = self.expert_rounds.next_round()
+        standing.intensity[self.expert_ties] += self.config.learning.expert_visit_rate * visits
+        if visits.any():
+            n = int(visits.sum())
+            self.log(month, "expert_visit", Mode.in_person, "", n, self.config.costs.expert_visit)
 
     def run(self) -> TwinningModel:
         """Every month of programme and follow-up; then release Mesa's hold on the model."""

@@ -84,6 +84,37 @@ def grid_heatmap(summary: pd.DataFrame, rows: str, columns: str, value: str) -> 
     return fig
 
 
+def design_ranking(summary: pd.DataFrame, x: str, facet: str | None, measures: list[str]) -> Figure:
+    """Each design's mean of every measure against condition `x` (one panel per value of
+    `facet`), with 95% confidence intervals: where lines cross, the ranking changes."""
+    long = summary[summary["design"] != "none"].melt(
+        id_vars=[c for c in ("design", x, facet) if c], value_vars=measures, var_name="measure"
+    )
+    grid = sns.relplot(
+        long,
+        x=x,
+        y="value",
+        hue="design",
+        row="measure",
+        col=facet,
+        kind="line",
+        marker="o",
+        errorbar=("se", 1.96),  # the normal 95% interval, as in the tables
+        facet_kws={"sharey": "row", "margin_titles": True},
+        height=2.6,
+        aspect=1.2,
+    )
+    short = (facet or "").rpartition(".")[2]
+    grid.set_titles(row_template="{row_name}", col_template=short + " = {col_name}")
+    grid.set_ylabels("")
+    grid.set_xlabels(x.rpartition(".")[2])
+    for measure, axes in zip(measures, grid.axes, strict=True):
+        if measure == "cost_per_point":  # ratios explode where effects are small
+            axes[0].set_yscale("log")
+    grid.figure.suptitle("Designs by condition: means over replications, 95% intervals", y=1.01)
+    return grid.figure
+
+
 def save(fig: Figure, folder, name: str) -> list[str]:
     """Write PNG and SVG; return the file names."""
     files = [f"{name}.png", f"{name}.svg"]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim import plots
+from sim.ranking import RANKED_MEASURES, ranking_overview
 from sim.results import read_table, runs
 from sim.tables import describe, markdown
 
@@ -72,6 +73,31 @@ def markdown_table(summary: pd.DataFrame) -> str:
     return markdown(wide.reset_index())
 
 
+def ranking_section(summary: pd.DataFrame, varying: list[str]) -> tuple[list[str], dict]:
+    """Report lines and figure on which design leads under each condition, if designs vary."""
+    if summary["design"].nunique() < 2:
+        return [], {}
+    conditions = [k for k in varying if k != "network"]
+    overview = ranking_overview(summary, conditions)
+    lines = [
+        "## Ranking of designs",
+        "",
+        "Per condition and measure, the leading design and its paired margin over the runner-up",
+        "(mean difference over replications sharing a seed, 95% interval; `~` marks a lead whose",
+        "interval includes 0; for cost per point, how many USD per point cheaper). `none` is left",
+        "out: its effect is zero by construction.",
+        "",
+        markdown(overview) if not overview.empty else "(no measure to rank)",
+        "",
+    ]
+    numeric = [k for k in conditions if plots.numeric(summary[k])]
+    if not numeric:
+        return lines, {}
+    measures = [m for m in RANKED_MEASURES if m in summary]
+    facet = numeric[1] if len(numeric) > 1 else None
+    return lines, {"ranking": plots.design_ranking(summary, numeric[0], facet, measures)}
+
+
 def write_report(folder: Path, out: Path) -> Path:
     summary, kpi, varying, months = collect(folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -81,8 +107,10 @@ def write_report(folder: Path, out: Path) -> Path:
         "cost_vs_gain": plots.cost_vs_gain(summary),
     }
     grid = [k for k in varying if plots.numeric(summary[k])]
-    if len(grid) == 2:
+    if len(grid) == 2 and summary["design"].nunique() == 1:
         figures["heatmap"] = plots.grid_heatmap(summary, grid[0], grid[1], "mean_effect")
+    ranking, ranking_figures = ranking_section(summary, varying)
+    figures |= ranking_figures
     images = {name: plots.save(fig, out, name)[0] for name, fig in figures.items()}
     lines = [
         f"# Report: {folder}",
@@ -92,6 +120,7 @@ def write_report(folder: Path, out: Path) -> Path:
         "",
         markdown_table(summary),
         "",
+        *ranking,
         *(f"![{name}]({file})\n" for name, file in images.items()),
     ]
     report = out / "report.md"

@@ -36,6 +36,7 @@ PARTIAL_PREFIX = ".partial-"
 # out, so editing a figure does not make every stored run stale.
 MODEL_MODULES = [
     "agents",
+    "budget",
     "config",
     "designs",
     "kickoff",

@@ -85,18 +85,28 @@ def test_serial_and_parallel_sweeps_are_identical(parallel_sweep, serial_sweep, 
 
 
 def test_named_experiment_writes_its_own_sweep_folder(tmp_path, tpn_sim) -> None:
+    """The designs study: every design at each of three equal budgets, each spent in full."""
     done = tpn_sim("+experiment=designs", "replications=1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     root = tmp_path / "results" / "designs"
-    expected = sorted(f"network={d},replications=1" for d in DESIGNS)
-    assert len(expected) == 6
+    budgets = [110000.0, 220000.0, 440000.0]
+    expected = sorted(
+        f"costs.budget={b},network={d},replications=1" for d in DESIGNS for b in budgets
+    )
+    assert len(expected) == 18
     assert job_folders(root) == expected
     for job in expected:
         assert is_complete(root / job), job
         manifest = read_manifest(root / job)
-        assert manifest["design"] == job.split(",")[0].removeprefix("network=")
+        assert manifest["design"] == job.split(",")[1].removeprefix("network=")
         assert manifest["replications"] == 1
-    assert sorted(set(load(root)["network"])) == sorted(DESIGNS)
+    summary = load(root)
+    assert sorted(set(summary["network"])) == sorted(DESIGNS)
+    spent = summary.set_index(["network", "costs.budget"])["total_cost"]
+    assert (spent.drop("none") <= spent.drop("none").index.get_level_values(1)).all()
+    # what cannot be spent is less than one visit per visitor (4 experts at 1,500 USD)
+    assert (spent.drop("none") > spent.drop("none").index.get_level_values(1) - 6000).all()
+    assert (spent.loc["none"] == 0).all()
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["designs"]
 
 

@@ -1,0 +1,94 @@
+"""Which design does best, and under which conditions the order changes.
+
+All jobs of a sweep share the root seed, so within one condition replication r of every design has
+the same institutions and random draws. Differences between designs are therefore paired by seed,
+which is what makes a small gap between two designs detectable, and what the margins below use.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# Outcome measures a ranking can use, and whether a higher value is better.
+RANKED_MEASURES = {
+    "mean_effect": True,
+    "bottom_quartile_effect": True,
+    "sustained_effect": True,
+    "cost_per_point": False,
+}
+
+
+def condition_groups(summary: pd.DataFrame, conditions: list[str]):
+    """(condition values as a dict, rows) per condition; one group if there are no conditions."""
+    if not conditions:
+        yield {}, summary
+        return
+    for values, rows in summary.groupby(conditions, sort=True):
+        yield dict(zip(conditions, values, strict=True)), rows
+
+
+def paired_margin(rows: pd.DataFrame, first: str, second: str, measure: str) -> tuple:
+    """Mean of `first` minus `second` over replications sharing a seed, with its 95% interval."""
+    wide = rows.pivot_table(index="seed", columns="design", values=measure)
+    diff = (wide[first] - wide[second]).dropna()
+    half = 1.96 * diff.std() / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
+    return diff.mean(), diff.mean() - half, diff.mean() + half
+
+
+def rank_designs(
+    summary: pd.DataFrame, conditions: list[str], measure: str = "mean_effect"
+) -> pd.DataFrame:
+    """One row per condition: the designs from best to worst by their mean `measure`, the leader,
+    and its paired margin over the runner-up with a 95% interval ('clear' if it excludes 0).
+
+    `none` is left out: its effect is zero by construction, so it would only rank last.
+    """
+    higher = RANKED_MEASURES[measure]
+    programmes = summary[summary["design"] != "none"]
+    rows = []
+    for values, group in condition_groups(programmes, conditions):
+        means = group.groupby("design")[measure].mean().dropna().sort_values(ascending=not higher)
+        if len(means) < 2:
+            continue
+        best, runner_up = means.index[:2]
+        margin, low, high = paired_margin(group, best, runner_up, measure)
+        if not higher:
+            margin, low, high = -margin, -high, -low
+        rows.append(
+            values
+            | {
+                "ranking": " > ".join(means.index),
+                "best": best,
+                "runner_up": runner_up,
+                "margin": margin,
+                "margin_low": low,
+                "margin_high": high,
+                "clear": bool(low > 0),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def ranking_overview(summary: pd.DataFrame, conditions: list[str]) -> pd.DataFrame:
+    """Per condition and ranked measure: the leader with its margin over the runner-up, as text
+    ('tpn +2.1 [1.5, 2.7]'; '~' marks a lead whose interval includes 0)."""
+    parts = []
+    for measure in (m for m in RANKED_MEASURES if m in summary):
+        table = rank_designs(summary, conditions, measure)
+        if table.empty:
+            continue
+        text = [
+            f"{r.best} {'' if r.clear else '~'}{r.margin:+,.2f} "
+            f"[{r.margin_low:,.2f}, {r.margin_high:,.2f}]"
+            for r in table.itertuples()
+        ]
+        columns = {measure: text}
+        if not parts:  # the full order by the first measure, to see changes below the top
+            columns = {f"order by {measure}": table["ranking"]} | columns
+        frame = table.assign(**columns)[conditions + list(columns)]
+        parts.append(frame.set_index(conditions) if conditions else frame)
+    if not parts:
+        return pd.DataFrame()
+    overview = pd.concat(parts, axis=1)
+    return overview.reset_index() if conditions else overview
