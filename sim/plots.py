@@ -52,19 +52,26 @@ def estimator_distribution(summary: pd.DataFrame) -> Figure:
 
 
 def cost_vs_gain(summary: pd.DataFrame) -> Figure:
-    """Total cost against programme effect per scenario: means with 95% confidence intervals."""
-    stats = summary.groupby("scenario", sort=False)[["total_cost", "mean_effect"]]
+    """Total cost against programme effect per scenario: means with 95% confidence intervals.
+
+    When designs vary, each design has one colour and its scenarios (say, budgets) are joined
+    by a line in order of cost: a cost-effectiveness frontier per design.
+    """
+    by = "design" if summary["design"].nunique() > 1 else "scenario"
+    keys = list(dict.fromkeys([by, "scenario"]))
+    stats = summary.groupby(keys, sort=False)[["total_cost", "mean_effect"]]
     mean, half = stats.mean(), 1.96 * stats.sem()
+    groups = mean.index.unique(by)
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for (name, row), colour in zip(
-        mean.iterrows(), sns.color_palette(n_colors=len(mean)), strict=True
-    ):
+    for name, colour in zip(groups, sns.color_palette(n_colors=len(groups)), strict=True):
+        rows = mean.loc[[name]].sort_values("total_cost")
+        err = half.loc[rows.index]
         ax.errorbar(
-            row["total_cost"] / 1000,
-            row["mean_effect"],
-            xerr=half.loc[name, "total_cost"] / 1000,
-            yerr=half.loc[name, "mean_effect"],
-            fmt="o",
+            rows["total_cost"] / 1000,
+            rows["mean_effect"],
+            xerr=err["total_cost"] / 1000,
+            yerr=err["mean_effect"],
+            fmt="o-" if by == "design" else "o",
             color=colour,
             label=name,
             capsize=3,

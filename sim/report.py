@@ -1,6 +1,7 @@
 """`tpn-sim-report <folder>`: figures and a Markdown report of a run or a whole sweep.
 
 tpn-sim-report results/designs            -> results/designs/report/{report.md, *.png, *.svg}
+tpn-sim-report results/designs --only costs.budget=220000 --out <folder>   (a subset of the runs)
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from hydra.errors import HydraException
 
 from sim import plots
 from sim.ranking import RANKED_MEASURES, ranking_overview
-from sim.results import read_table, runs
+from sim.results import parse_overrides, read_table, runs
 from sim.tables import describe, markdown
 
 KEY_MEASURES = [
@@ -29,6 +31,11 @@ KEY_MEASURES = [
 ]
 
 
+# Swept keys that are not conditions to rank designs under: the design itself, and the root seed
+# (replications are paired by their own seeds, which differ between root seeds).
+NOT_CONDITIONS = {"network", "network.design", "root_seed"}
+
+
 def scenario_labels(parameters: list[dict]) -> tuple[list[str], list[str]]:
     """A label per run from the parameters that differ between runs, and those parameters."""
     keys = sorted({k for p in parameters for k in p})
@@ -37,17 +44,26 @@ def scenario_labels(parameters: list[dict]) -> tuple[list[str], list[str]]:
     return labels, varying
 
 
-def collect(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str], int]:
-    """Summary rows and per-replication KPI trajectories of every run, labelled by scenario."""
-    stored = list(runs(folder))
+def collect(
+    folder: Path, only: dict[str, object] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str], int]:
+    """Summary rows and per-replication KPI trajectories of every run made with the overrides in
+    `only` (all runs by default), labelled by scenario."""
+    stored = [r for r in runs(folder) if r.matches(only or {})]
     if not stored:
-        raise FileNotFoundError(f"no complete run (folder with manifest.json) at or below {folder}")
-    labels, varying = scenario_labels([r.parameters for r in stored])
+        which = f" made with {only}" if only else ""
+        raise FileNotFoundError(
+            f"no complete run (folder with manifest.json){which} at or below {folder}"
+        )
+    parameters = [
+        {("root_seed" if k == "seed" else k): v for k, v in r.parameters.items()} for r in stored
+    ]  # a swept root seed must not overwrite each replication's own seed
+    labels, varying = scenario_labels(parameters)
     summaries, kpis = [], []
-    for run, label in zip(stored, labels, strict=True):
+    for run, label, params in zip(stored, labels, parameters, strict=True):
         summary = read_table(run.folder, "summary")
         for key in varying:
-            summary[key] = run.parameters.get(key)
+            summary[key] = params.get(key)
         summaries.append(summary.assign(scenario=label))
         panel = read_table(run.folder, "panel", ["run", "month", "kpi", "goal"])
         mean = panel[panel["goal"]].groupby(["run", "month"], as_index=False)["kpi"].mean()
@@ -77,7 +93,7 @@ def ranking_section(summary: pd.DataFrame, varying: list[str]) -> tuple[list[str
     """Report lines and figure on which design leads under each condition, if designs vary."""
     if summary["design"].nunique() < 2:
         return [], {}
-    conditions = [k for k in varying if k != "network"]
+    conditions = [k for k in varying if k not in NOT_CONDITIONS]
     overview = ranking_overview(summary, conditions)
     lines = [
         "## Ranking of designs",
@@ -98,8 +114,8 @@ def ranking_section(summary: pd.DataFrame, varying: list[str]) -> tuple[list[str
     return lines, {"ranking": plots.design_ranking(summary, numeric[0], facet, measures)}
 
 
-def write_report(folder: Path, out: Path) -> Path:
-    summary, kpi, varying, months = collect(folder)
+def write_report(folder: Path, out: Path, only: dict[str, object] | None = None) -> Path:
+    summary, kpi, varying, months = collect(folder, only)
     out.mkdir(parents=True, exist_ok=True)
     figures = {
         "trajectories": plots.trajectories(kpi, months),
@@ -128,14 +144,38 @@ def write_report(folder: Path, out: Path) -> Path:
     return report
 
 
+class SelectionError(ValueError):
+    """An --only value that is not a valid override."""
+
+
+def selection(overrides: list[str]) -> dict[str, object]:
+    """The --only overrides as {key: value}; a malformed one fails naming itself."""
+    only: dict[str, object] = {}
+    for override in overrides:
+        try:
+            only |= parse_overrides([override])
+        except HydraException as error:
+            message = str(error).splitlines()[0]
+            raise SelectionError(f"--only {override} is invalid: {message}") from None
+    return only
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tpn-sim-report", description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="a run folder or a sweep folder under results/")
     parser.add_argument("--out", type=Path, help="where to write (default: <folder>/report)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="only the runs made with this override, e.g. --only costs.budget=220000 (repeatable)",
+    )
     args = parser.parse_args(argv)
     try:
-        report = write_report(args.folder, args.out or args.folder / "report")
-    except FileNotFoundError as error:
+        only = selection(args.only)
+        report = write_report(args.folder, args.out or args.folder / "report", only)
+    except (FileNotFoundError, SelectionError) as error:
         print(f"tpn-sim-report: error: {error}", file=sys.stderr)
         return 2
     print(f"report written to {report}")

@@ -125,8 +125,18 @@ class StoredRun:
     @property
     def parameters(self) -> dict[str, object]:
         """The run's command-line overrides as {key: value}, typed as Hydra reads them."""
-        parsed = OverridesParser.create().parse_overrides(self.manifest.get("overrides", []))
-        return {o.key_or_group: o.value() for o in parsed if not o.key_or_group.startswith("hydra")}
+        return parse_overrides(self.manifest.get("overrides", []))
+
+    def matches(self, selection: dict[str, object]) -> bool:
+        """Whether the run was made with every override in `selection`."""
+        parameters = self.parameters
+        return all(k in parameters and parameters[k] == v for k, v in selection.items())
+
+
+def parse_overrides(overrides: list[str]) -> dict[str, object]:
+    """`key=value` overrides as {key: value}, typed as Hydra reads them (Hydra's keys left out)."""
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    return {o.key_or_group: o.value() for o in parsed if not o.key_or_group.startswith("hydra")}
 
 
 def runs(path: Path | str) -> Iterator[StoredRun]:

@@ -145,8 +145,14 @@ def events_frame(model: TwinningModel, run: int) -> pd.DataFrame:
 
 
 def markdown(frame: pd.DataFrame, digits: int = 3) -> str:
-    """A DataFrame as a Markdown table (numbers to `digits` significant digits)."""
-    cell = lambda v: f"{v:.{digits}g}" if isinstance(v, float) else str(v)  # noqa: E731
+    """A DataFrame as a Markdown table (numbers to `digits` significant digits, large numbers
+    in full with thousands separators)."""
+
+    def cell(v: object) -> str:
+        if not isinstance(v, float):
+            return str(v)
+        return f"{v:,.0f}" if abs(v) >= 10**digits else f"{v:.{digits}g}"
+
     rows = [" | ".join(map(str, frame.columns))]
     rows += [" | ".join(cell(v) for v in row) for row in frame.itertuples(index=False)]
     lines = [f"| {r} |" for r in rows]

@@ -152,3 +152,34 @@ def test_report_without_runs_is_a_one_line_error(tmp_path, tpn_sim_report, layou
     assert lines[0].startswith("tpn-sim-report: error: ")
     assert "results" in lines[0]
     assert not (folder / "report").exists()
+
+
+# --- selecting runs, and ranking designs ------------------------------------------------------
+
+
+def test_only_reports_the_selected_runs(designs, tpn_sim_report) -> None:
+    """--only keeps the runs made with that override; a bad or unmatched one is one line."""
+    _, _, _, cwd = designs
+    done = tpn_sim_report("results/sweeps", "--only", "network=tpn", "--out", "tpn-only", cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    _, rows = report_table((cwd / "tpn-only" / "report.md").read_text())
+    assert list(rows) == ["default"]  # one scenario left: nothing varies
+    for bad, says in [("network=ring", "made with {'network': 'ring'}"), ("network=[", "--only")]:
+        done = tpn_sim_report("results/sweeps", "--only", bad, "--out", "x", cwd=cwd)
+        assert done.returncode == 2
+        assert done.stderr.count("\n") == 1 and says in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    "swept", [["network.design=tpn,external_expert"], ["network=tpn,random", "seed=1,2"]]
+)
+def test_ranking_ignores_design_keys_and_root_seeds(tmp_path, tpn_sim, tpn_sim_report, swept):
+    """Designs swept by either key are ranked, and a swept root seed keeps replications paired."""
+    folder = sweep(tmp_path, tpn_sim, *swept, "replications=3")
+    done = tpn_sim_report(str(folder), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    ranking = (folder / "report" / "report.md").read_text().split("## Ranking of designs")[1]
+    header, rows = report_table(ranking)
+    assert header[0] == "order by mean_effect"
+    assert len(rows) == 1  # no condition: one row ranking the two designs
+    assert "nan" not in ranking
