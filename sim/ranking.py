@@ -92,3 +92,14 @@ def ranking_overview(summary: pd.DataFrame, conditions: list[str]) -> pd.DataFra
         return pd.DataFrame()
     overview = pd.concat(parts, axis=1)
     return overview.reset_index() if conditions else overview
+
+
+def leader_map(summary: pd.DataFrame, rows: str, columns: str, measure: str) -> pd.DataFrame:
+    """The leader by `measure` on a two-condition grid, as text: 'tpn +2.1' (its margin over the
+    runner-up; for cost per point, USD per point cheaper), '(~)' where the lead is not clear."""
+    table = rank_designs(summary, [rows, columns], measure)
+    table["leader"] = [
+        f"{r.best}{'' if r.clear else ' (~)'} {r.margin:+,.{0 if r.margin >= 100 else 1}f}"
+        for r in table.itertuples()
+    ]
+    return table.pivot(index=rows, columns=columns, values="leader")

@@ -14,7 +14,7 @@ import pandas as pd
 from hydra.errors import HydraException
 
 from sim import plots
-from sim.ranking import RANKED_MEASURES, ranking_overview
+from sim.ranking import RANKED_MEASURES, leader_map, ranking_overview
 from sim.results import parse_overrides, read_table, runs
 from sim.tables import describe, markdown
 
@@ -109,6 +109,12 @@ def ranking_section(summary: pd.DataFrame, varying: list[str]) -> tuple[list[str
     numeric = [k for k in conditions if plots.numeric(summary[k])]
     if not numeric:
         return lines, {}
+    if len(numeric) == 2:
+        for measure in ("mean_effect", "cost_per_point"):
+            grid = leader_map(summary, numeric[0], numeric[1], measure)
+            corner = f"{numeric[0]} \\ {numeric[1]}"
+            lines += [f"Leader by {measure}:", "", markdown(grid.rename_axis(corner).reset_index())]
+            lines.append("")
     measures = [m for m in RANKED_MEASURES if m in summary]
     facet = numeric[1] if len(numeric) > 1 else None
     return lines, {"ranking": plots.design_ranking(summary, numeric[0], facet, measures)}

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.ranking import paired_margin, rank_designs, ranking_overview
+from sim.ranking import leader_map, paired_margin, rank_designs, ranking_overview
 from sim.report import write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -242,3 +242,19 @@ def test_report_of_a_design_sweep_ranks_the_designs(tmp_path, tpn_sim):
         assert TEXT.match(cells[2]), cells[2]
     assert "![ranking](ranking.png)" in text
     assert (tmp_path / "report" / "ranking.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_leader_map_puts_each_cells_leader_on_the_grid():
+    """Rows and columns are the two conditions; each cell names its own leader and margin."""
+    cells = []
+    for spread, leadership, lead in [(0.5, 0.3, 2.0), (0.5, 0.9, -3.0), (2.0, 0.3, 0.0)]:
+        values = {"tpn": BASE + lead, "external_expert": BASE}
+        if lead == 0.0:  # a tie on average: the lead is unclear
+            values["tpn"] = BASE + np.array([1.0, -1.0, 1.0, -1.0, 0.0])
+        cells.append(summary(values, **{SPREAD: spread, "leadership": leadership}))
+    grid = leader_map(pd.concat(cells), SPREAD, "leadership", "mean_effect")
+    assert list(grid.index) == [0.5, 2.0] and list(grid.columns) == [0.3, 0.9]
+    assert grid.loc[0.5, 0.3] == "tpn +2.0"
+    assert grid.loc[0.5, 0.9] == "external_expert +3.0"
+    assert "(~)" in grid.loc[2.0, 0.3]
+    assert pd.isna(grid.loc[2.0, 0.9])  # no runs in that cell
