@@ -17,6 +17,7 @@ from sim.budget import (
     VisitRounds,
     attendees,
     budget_scale,
+    held,
     unit_cost,
     visit_money,
 )
@@ -267,6 +268,8 @@ class TwinningModel(mesa.Model):
         capacity: np.ndarray,
     ) -> None:
         """Add one scheduled event's learning to this month and log its participants and cost."""
+        if not held(event, self.design.peer_events):
+            return
         cfg, pop = self.config.learning, self.pop
         factor = cfg.virtual_factor if event.mode is Mode.virtual else 1.0
         members = attendees(event, pop)
@@ -274,8 +277,6 @@ class TwinningModel(mesa.Model):
         if event.kind is EventKind.coaching:
             standing.intensity += cfg.coaching_rate * factor * members[standing.learner]
             coaching[members] += cfg.coaching_motivation * factor
-        elif not self.design.peer_events:
-            return
         elif event.kind is EventKind.exchange_visit:
             visits = self.exchange_rounds.next_round()
             standing.intensity[self.peer_ties] += cfg.exchange_visit_rate * factor * visits
