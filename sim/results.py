@@ -30,6 +30,7 @@ TABLES = {
     "summary": "summary.csv",
 }
 PARTIAL_PREFIX = ".partial-"
+SUPERSEDED = ".superseded"  # earlier complete runs of a folder, kept when a new run replaces them
 
 
 # The modules whose code decides a run's tables; presentation and analysis modules are left
@@ -88,10 +89,13 @@ def is_complete(folder: Path, key: str | None = None) -> bool:
 def save(results: Results, folder: Path, config_yaml: str, manifest: dict) -> Path:
     """Write a run's tables, config and manifest; each file appears whole or not at all.
 
-    The old manifest is removed first and the new one renamed into place last, so until the
-    end the folder reads as incomplete.
+    A complete run of another configuration (or of other model code) already in the folder is
+    moved aside first (`supersede`), never overwritten. The new manifest is renamed into place
+    last, so until the end the folder reads as incomplete.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    if is_complete(folder):
+        supersede(folder)
     (folder / MANIFEST).unlink(missing_ok=True)
     discard_partials(folder)
     partial = Path(tempfile.mkdtemp(prefix=PARTIAL_PREFIX, dir=folder))
@@ -109,6 +113,17 @@ def save(results: Results, folder: Path, config_yaml: str, manifest: dict) -> Pa
     os.replace(partial / MANIFEST, folder / MANIFEST)
     partial.rmdir()
     return folder
+
+
+def supersede(folder: Path) -> Path:
+    """Move a complete run out of its folder, to `<parent>/.superseded/<name>@<config_key>/`,
+    where `runs` and `load` of the parent no longer see it but nothing is lost."""
+    manifest = read_manifest(folder)
+    kept = folder.parent / SUPERSEDED / f"{folder.name}@{manifest['config_key']}"
+    kept.mkdir(parents=True, exist_ok=True)
+    for name in [*manifest["files"], MANIFEST]:
+        os.replace(folder / name, kept / name)
+    return kept
 
 
 def discard_partials(folder: Path) -> None:
@@ -147,7 +162,8 @@ def runs(path: Path | str) -> Iterator[StoredRun]:
     )
     for folder in folders:
         below = folder.relative_to(path).parts
-        if not any(part.startswith(PARTIAL_PREFIX) for part in below) and is_complete(folder):
+        hidden = any(part.startswith((PARTIAL_PREFIX, SUPERSEDED)) for part in below)
+        if not hidden and is_complete(folder):
             yield StoredRun(folder, read_manifest(folder))
 
 

@@ -21,6 +21,7 @@ from sim import ScenarioConfig
 from sim.results import (
     MANIFEST,
     PARTIAL_PREFIX,
+    SUPERSEDED,
     TABLES,
     code_hash,
     config_key,
@@ -145,6 +146,11 @@ def test_save_replaces_an_existing_run_and_its_leftovers(tmp_path, store) -> Non
     assert len(read_table(folder, "summary")) == 3
     assert read_manifest(folder)["overrides"] == ["replications=3"]
     assert not list(folder.glob(PARTIAL_PREFIX + "*"))
+    # nothing computed is lost: the replaced run is kept whole, out of sight of runs and load
+    kept = tmp_path / SUPERSEDED / f"run@{old['config_key']}"
+    assert is_complete(kept, old["config_key"])
+    assert len(read_table(kept, "summary")) == 2
+    assert [r.folder for r in runs(tmp_path)] == [folder]
 
 
 # --- is_complete -------------------------------------------------------------------------------
