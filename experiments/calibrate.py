@@ -100,9 +100,8 @@ Command: `{args.command}` ({seconds / 60:.1f} minutes on 2 cores). Optuna TPE sa
 {args.seed}, {len(study.trials)} evaluations (the first at the previous defaults), each over
 {args.replications} replications of `tpn` and of `external_expert` with common seeds (root seed
 {args.train_seed}). Final loss on the validation seeds {valid["loss"]:.3f} (each estimator within
-{TOLERANCE} points of its published value adds less than 1; each yearly effect adds its squared
-distance from the middle of its plausible band in band widths, at most 0.25 inside the band, and
-the squared distance in points outside it).
+{TOLERANCE} points of its published value adds less than 1; effects outside their plausible
+bands add the squared distance).
 Result: `configs/calibration/rwanda_tpn.yaml`, used by the default scenario.
 
 ## Fit
