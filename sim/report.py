@@ -107,10 +107,10 @@ def ranking_section(summary: pd.DataFrame, varying: list[str]) -> tuple[list[str
         "",
     ]
     numeric = [k for k in conditions if plots.numeric(summary[k])]
-    if not numeric:
+    if not numeric or len(numeric) > 2:  # a figure of two conditions would pool over the third
         return lines, {}
     if len(numeric) == 2:
-        for measure in ("mean_effect", "cost_per_point"):
+        for measure in (m for m in ("mean_effect", "cost_per_point") if m in summary):
             grid = leader_map(summary, numeric[0], numeric[1], measure)
             corner = f"{numeric[0]} \\ {numeric[1]}"
             lines += [f"Leader by {measure}:", "", markdown(grid.rename_axis(corner).reset_index())]

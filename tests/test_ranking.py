@@ -258,3 +258,16 @@ def test_leader_map_puts_each_cells_leader_on_the_grid():
     assert grid.loc[0.5, 0.9] == "external_expert +3.0"
     assert "(~)" in grid.loc[2.0, 0.3]
     assert pd.isna(grid.loc[2.0, 0.9])  # no runs in that cell
+
+
+def test_report_draws_no_ranking_figure_that_would_pool_over_a_third_condition():
+    """Two numeric conditions: a figure and leader maps; three: the table alone."""
+    from sim.report import ranking_section
+
+    conditions = {SPREAD: 1.0, "leadership": 0.5, "budget": 1000.0}
+    rows = paired_designs(**conditions)
+    lines, figures = ranking_section(rows, [SPREAD, "leadership", "network"])
+    assert set(figures) == {"ranking"} and any(line.startswith("Leader by") for line in lines)
+    lines, figures = ranking_section(rows, [SPREAD, "leadership", "budget", "network"])
+    assert figures == {} and not any(line.startswith("Leader by") for line in lines)
+    assert "## Ranking of designs" in lines
