@@ -54,8 +54,8 @@ def estimator_distribution(summary: pd.DataFrame) -> Figure:
 def cost_vs_gain(summary: pd.DataFrame) -> Figure:
     """Total cost against programme effect per scenario: means with 95% confidence intervals.
 
-    When designs vary, each design has one colour and its scenarios (say, budgets) are joined
-    by a line in order of cost: a cost-effectiveness frontier per design.
+    When designs vary, each design has one colour, and where its scenarios differ in cost (say,
+    budgets) they are joined by a line in order of cost: a cost-effectiveness frontier.
     """
     by = "design" if summary["design"].nunique() > 1 else "scenario"
     keys = list(dict.fromkeys([by, "scenario"]))
@@ -71,7 +71,7 @@ def cost_vs_gain(summary: pd.DataFrame) -> Figure:
             rows["mean_effect"],
             xerr=err["total_cost"] / 1000,
             yerr=err["mean_effect"],
-            fmt="o-" if by == "design" else "o",
+            fmt="o-" if by == "design" and rows["total_cost"].round(-3).is_unique else "o",
             color=colour,
             label=name,
             capsize=3,

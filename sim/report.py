@@ -31,6 +31,9 @@ KEY_MEASURES = [
 ]
 
 
+FIGURES = {"trajectories", "estimator", "cost_vs_gain", "heatmap", "ranking"}
+MAX_CURVES = 12  # figures with one curve per scenario are unreadable beyond this
+
 # Swept keys that are not conditions to rank designs under: the design itself, and the root seed
 # (replications are paired by their own seeds, which differ between root seeds).
 NOT_CONDITIONS = {"network", "network.design", "root_seed"}
@@ -46,9 +49,9 @@ def scenario_labels(parameters: list[dict]) -> tuple[list[str], list[str]]:
 
 def collect(
     folder: Path, only: dict[str, object] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame, list[str], int]:
-    """Summary rows and per-replication KPI trajectories of every run made with the overrides in
-    `only` (all runs by default), labelled by scenario."""
+) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str], int]:
+    """Summary rows and per-replication KPI trajectories (None beyond MAX_CURVES runs) of every
+    run made with the overrides in `only` (all runs by default), labelled by scenario."""
     stored = [r for r in runs(folder) if r.matches(only or {})]
     if not stored:
         which = f" made with {only}" if only else ""
@@ -65,16 +68,13 @@ def collect(
         for key in varying:
             summary[key] = params.get(key)
         summaries.append(summary.assign(scenario=label))
-        panel = read_table(run.folder, "panel", ["run", "month", "kpi", "goal"])
-        mean = panel[panel["goal"]].groupby(["run", "month"], as_index=False)["kpi"].mean()
-        kpis.append(mean.assign(scenario=label))
+        if len(stored) <= MAX_CURVES:  # panels are the bulk of a store: read only if drawn
+            panel = read_table(run.folder, "panel", ["run", "month", "kpi", "goal"])
+            mean = panel[panel["goal"]].groupby(["run", "month"], as_index=False)["kpi"].mean()
+            kpis.append(mean.assign(scenario=label))
     months = stored[0].manifest["programme_months"]
-    return (
-        pd.concat(summaries, ignore_index=True),
-        pd.concat(kpis, ignore_index=True),
-        varying,
-        months,
-    )
+    kpi = pd.concat(kpis, ignore_index=True) if kpis else None
+    return pd.concat(summaries, ignore_index=True), kpi, varying, months
 
 
 def markdown_table(summary: pd.DataFrame) -> str:
@@ -123,17 +123,26 @@ def ranking_section(summary: pd.DataFrame, varying: list[str]) -> tuple[list[str
 def write_report(folder: Path, out: Path, only: dict[str, object] | None = None) -> Path:
     summary, kpi, varying, months = collect(folder, only)
     out.mkdir(parents=True, exist_ok=True)
-    figures = {
-        "trajectories": plots.trajectories(kpi, months),
-        "estimator": plots.estimator_distribution(summary),
-        "cost_vs_gain": plots.cost_vs_gain(summary),
-    }
+    figures, notes = {}, []
+    if kpi is not None:
+        figures["trajectories"] = plots.trajectories(kpi, months)
+        figures["estimator"] = plots.estimator_distribution(summary)
+    else:
+        notes = [
+            f"The trajectory and estimator figures (one curve per scenario) are left out beyond "
+            f"{MAX_CURVES} scenarios: select fewer with --only KEY=VALUE.",
+            "",
+        ]
+    figures["cost_vs_gain"] = plots.cost_vs_gain(summary)
     grid = [k for k in varying if plots.numeric(summary[k])]
     if len(grid) == 2 and summary["design"].nunique() == 1:
         figures["heatmap"] = plots.grid_heatmap(summary, grid[0], grid[1], "mean_effect")
     ranking, ranking_figures = ranking_section(summary, varying)
     figures |= ranking_figures
     images = {name: plots.save(fig, out, name)[0] for name, fig in figures.items()}
+    for stale in FIGURES - figures.keys():  # left by an earlier report of other runs
+        for suffix in (".png", ".svg"):
+            (out / f"{stale}{suffix}").unlink(missing_ok=True)
     lines = [
         f"# Report: {folder}",
         "",
@@ -142,6 +151,7 @@ def write_report(folder: Path, out: Path, only: dict[str, object] | None = None)
         "",
         markdown_table(summary),
         "",
+        *notes,
         *ranking,
         *(f"![{name}]({file})\n" for name, file in images.items()),
     ]

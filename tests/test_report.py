@@ -183,3 +183,21 @@ def test_ranking_ignores_design_keys_and_root_seeds(tmp_path, tpn_sim, tpn_sim_r
     assert header[0] == "order by mean_effect"
     assert len(rows) == 1  # no condition: one row ranking the two designs
     assert "nan" not in ranking
+
+
+def test_many_scenarios_leave_out_per_scenario_curves_and_their_stale_files(
+    designs, tmp_path, monkeypatch
+) -> None:
+    """Beyond MAX_CURVES scenarios no panel is read and no curve per scenario is drawn; an
+    earlier report's curves in the same folder are removed, not left to mislead."""
+    import sim.report
+
+    folder, _, _, _ = designs
+    out = tmp_path / "report"
+    sim.report.write_report(folder, out)
+    assert (out / "trajectories.png").exists() and (out / "estimator.svg").exists()
+    monkeypatch.setattr(sim.report, "MAX_CURVES", 1)  # the sweep has 2 scenarios
+    text = sim.report.write_report(folder, out).read_text()
+    assert "left out beyond 1 scenarios" in text
+    assert not list(out.glob("trajectories.*")) and not list(out.glob("estimator.*"))
+    assert (out / "cost_vs_gain.png").read_bytes().startswith(PNG_MAGIC)
