@@ -73,6 +73,7 @@ def run_scenario(config: ScenarioConfig | None = None, progress: bool = False) -
         )
     )
     warn_unmatched(results)
+    warn_unspent(results, config)
     return results
 
 
@@ -87,4 +88,19 @@ def warn_unmatched(results: Results) -> None:
             lost / runs,
             lost,
             runs,
+        )
+
+
+def warn_unspent(results: Results, config: ScenarioConfig) -> None:
+    """Say when a budget could not be spent: the schedule holds too few visits to scale up (say,
+    no exchange visits scheduled, or no twins), so the design is compared at a lower spend."""
+    budget = config.costs.budget
+    spent = results.summary["total_cost"].mean()
+    if budget and spent and spent < 0.9 * budget:
+        log.warning(
+            "design %r spent %.0f of its costs.budget=%.0f USD on average: its schedule has no "
+            "visits to buy with the rest (see docs/ODD.md 7.4)",
+            config.network.design,
+            spent,
+            budget,
         )

@@ -350,3 +350,25 @@ def test_group_coaching_logs_and_costs_only_the_group(make_config, mode):
     assert coaching["cost"].tolist() == pytest.approx([north * unit] * 2)
     fixed = 2 * config.costs.codesign_workshop + pop.size * config.costs.kickoff_participant
     assert fixed_cost_of(config) == pytest.approx(fixed + north * unit)
+
+
+def test_a_budget_the_schedule_cannot_spend_is_reported(make_config, caplog):
+    """No exchange visits scheduled: the money beyond the fixed part cannot be spent, and the
+    user is told, since the design is then compared at a lower spend than asked."""
+    import logging
+
+    config = make_config(design="tpn", replications=2)
+    config = replace(
+        config,
+        schedule=replace(config.schedule, exchange_visit_every=0),
+        costs=replace(config.costs, budget=200_000.0),
+    )
+    with caplog.at_level(logging.WARNING, logger="sim.run"):
+        results = sim.run_scenario(config)
+    assert (results.summary["total_cost"] < 100_000).all()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "sim.run"]
+    assert any("costs.budget=200000" in w and "'tpn'" in w for w in warnings), warnings
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sim.run"):
+        sim.run_scenario(replace(config, schedule=replace(config.schedule, exchange_visit_every=3)))
+    assert not [r for r in caplog.records if "costs.budget" in r.getMessage()]
