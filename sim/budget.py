@@ -55,15 +55,17 @@ def fixed_cost(
     return total
 
 
-def visit_money(config: ScenarioConfig, pop: Population, peer_events: bool) -> float:
-    """What the budget leaves for visits once the fixed part is paid (inf without a budget).
+def visit_money(
+    config: ScenarioConfig, pop: Population, plan: dict[int, list[EventSpec]], peer_events: bool
+) -> float:
+    """What the budget leaves for visits once the fixed part of `plan` is paid (inf without a
+    budget).
 
     Raises ConfigError when the budget cannot even pay for the fixed part.
     """
     budget = config.costs.budget
     if not budget:
         return float("inf")
-    plan = events_by_month(config.schedule, pop.groups)
     fixed = fixed_cost(plan, pop, config.costs, peer_events)
     if budget < fixed:
         raise ConfigError(
@@ -85,7 +87,7 @@ def check_budget(config: ScenarioConfig) -> None:
     design = DESIGNS[config.network.design]
     if design.programme:
         pop = build_population(config.population, np.random.default_rng(0))
-        visit_money(config, pop, design.peer_events)
+        visit_money(config, pop, events_by_month(config.schedule, pop.groups), design.peer_events)
 
 
 @dataclass

@@ -150,7 +150,9 @@ class TwinningModel(mesa.Model):
             months,
         )
         money = (
-            visit_money(config, self.pop, self.design.peer_events) if self.design.programme else 0
+            visit_money(config, self.pop, self.plan, self.design.peer_events)
+            if self.design.programme
+            else 0
         )
         scale = budget_scale(
             money, [(exchange, config.costs.exchange_visit), (expert, config.costs.expert_visit)]
