@@ -14,7 +14,7 @@ import argparse
 import shlex
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -31,6 +31,7 @@ from sim.calibration import (
     profile,
     reselect,
     spread,
+    topic_owners,
     value_of,
     with_values,
 )
@@ -43,18 +44,19 @@ EDGE = 0.02  # a calibrated value this close to a prior bound (as a share of the
 
 
 def nested(config: ScenarioConfig) -> dict:
-    """The calibrated values as a Hydra config: sections of scalars, and the topic lists (which
-    Hydra replaces whole) where a topic's baseline was calibrated."""
+    """The calibrated values as a Hydra config: sections of scalars, and a topic's baseline
+    under every institution type that has the topic."""
     out: dict = {}
     for p in PRIORS:
         section, *rest = p.key.split(".")
+        value = round(value_of(config, p.key), 4)
         if section == "topic":
-            pop = config.population
-            for kind in ("hospital", "district"):
-                topics = [asdict(t) for t in pop.topics(kind)]
-                out.setdefault("population", {})[f"{kind}_topics"] = topics
+            name, field = rest
+            types = out.setdefault("population", {}).setdefault("types", {})
+            for kind in topic_owners(config, name):
+                types.setdefault(kind, {}).setdefault("topics", {})[name] = {field: value}
         else:
-            out.setdefault(section, {})[rest[0]] = round(value_of(config, p.key), 4)
+            out.setdefault(section, {})[rest[0]] = value
     return out
 
 

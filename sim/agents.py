@@ -1,12 +1,14 @@
-"""Mesa agents: hospitals, district health teams and outside experts.
+"""Mesa agents: member institutions (of the configured types) and outside experts.
 
 The model keeps state in arrays so that learning is one vectorised update over all ties; each agent
-is a named view onto its row, which is what apps, notebooks and users inspect.
+is a named view onto its row, which is what notebooks and users inspect. A member's type
+(hospital, district health team, health centre, ...) is data, not a class: select members of one
+type with `model.agents.select(lambda a: a.kind == "hospital")`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 import mesa
 
@@ -18,11 +20,20 @@ class Institution(mesa.Agent):
     """A network member: one row of the model's state arrays."""
 
     model: TwinningModel
-    kind: ClassVar[str]
 
     def __init__(self, model: TwinningModel, index: int) -> None:
         super().__init__(model)
         self.index = index
+
+    @property
+    def kind(self) -> str:
+        """The member's institution type, e.g. 'hospital' (population.types)."""
+        return self.model.pop.kinds[self.model.pop.kind[self.index]]
+
+    @property
+    def id(self) -> str:
+        """The member's id (its line in an institutions file)."""
+        return self.model.pop.ids[self.index]
 
     @property
     def name(self) -> str:
@@ -69,16 +80,6 @@ class Institution(mesa.Agent):
         ties, topics = self.model.ties, self.model.pop.topics
         mine = (ties.learner == self.index).nonzero()[0]
         return {topics[ties.topic[e]]: self.model.teacher_name(ties.mentor[e]) for e in mine}
-
-
-class Hospital(Institution):
-    kind = "hospital"
-
-
-class District(Institution):
-    """A district health management team (DHMT)."""
-
-    kind = "district"
 
 
 class ExternalExpert(mesa.Agent):

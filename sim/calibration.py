@@ -69,13 +69,22 @@ def with_values(config: ScenarioConfig, values: dict[str, float]) -> ScenarioCon
 
 
 def with_topic(config: ScenarioConfig, name: str, field: str, value: float) -> ScenarioConfig:
+    """Set a topic's baseline field in every type that has the topic."""
     pop = config.population
-    lists = {
-        kind: [replace(t, **{field: value}) if t.name == name else t for t in pop.topics(kind)]
-        for kind in ("hospital", "district")
+    types = {
+        kind: replace(
+            spec, topics=spec.topics | {name: replace(spec.topics[name], **{field: value})}
+        )
+        if name in spec.topics
+        else spec
+        for kind, spec in pop.types.items()
     }
-    population = replace(pop, hospital_topics=lists["hospital"], district_topics=lists["district"])
-    return replace(config, population=population)
+    return replace(config, population=replace(pop, types=types))
+
+
+def topic_owners(config: ScenarioConfig, name: str) -> list[str]:
+    """The institution types that have topic `name`."""
+    return [kind for kind, spec in config.population.types.items() if name in spec.topics]
 
 
 def yearly_effect(config: ScenarioConfig, design: str) -> tuple[float, pd.DataFrame]:
@@ -138,9 +147,8 @@ def value_of(config: ScenarioConfig, key: str) -> float:
     section, *rest = key.split(".")
     if section == "topic":
         name, field = rest
-        pop = config.population
-        [topic] = [t for t in pop.hospital_topics + pop.district_topics if t.name == name]
-        return getattr(topic, field)
+        kind = topic_owners(config, name)[0]
+        return getattr(config.population.types[kind].topics[name], field)
     return getattr(getattr(config, section), rest[0])
 
 

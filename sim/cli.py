@@ -31,9 +31,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from sim.budget import check_budget
 from sim.config import ConfigError, ScenarioConfig
-from sim.results import code_hash, config_key, is_complete, read_table, save
+from sim.model import TwinningModel
+from sim.results import code_hash, config_key, file_digests, is_complete, read_table, save
 from sim.run import run_scenario
 from sim.tables import describe
 
@@ -59,6 +59,14 @@ def run_dirname(override_dirname: str) -> str:
 
 
 OmegaConf.register_new_resolver("tpn.dirname", run_dirname, replace=True)
+
+
+def required(key: str, example: str) -> str:
+    """The value of an option's key that only the user can give (the path of their file)."""
+    raise ConfigError(f"{key} is not set: allowed the path of your file, e.g. {key}={example}")
+
+
+OmegaConf.register_new_resolver("tpn.required", required, replace=True)
 
 
 def package_version(name: str) -> str | None:
@@ -117,6 +125,7 @@ def provenance(config: ScenarioConfig, key: str, code: str, started: str) -> dic
         "design": config.network.design,
         "programme_months": config.schedule.programme_months,
         "overrides": task,
+        "inputs": file_digests(input_paths(config)),
         "command": shlex.join(["tpn-sim", *sweep, *own, *task]),  # this job, whatever launcher
         "started": started,
         "finished": datetime.now(UTC).isoformat(),
@@ -126,11 +135,17 @@ def provenance(config: ScenarioConfig, key: str, code: str, started: str) -> dic
     }
 
 
+def input_paths(config: DictConfig | ScenarioConfig) -> list[str]:
+    """The users' files a scenario reads: institutions, pairs, calendar."""
+    return [p for p in (config.population.path, config.network.path, config.schedule.path) if p]
+
+
 def run_key(cfg: DictConfig) -> tuple[str, str, str]:
-    """A job's resolved config as YAML, the model-code fingerprint, and the store key of both."""
+    """A job's resolved config as YAML, the model-code fingerprint, and the store key of both
+    and of the content of the files the config names."""
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True, sort_keys=True)
     code = code_hash()
-    return config_yaml, code, config_key(config_yaml, code)
+    return config_yaml, code, config_key(config_yaml, code, file_digests(input_paths(cfg)))
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
@@ -181,10 +196,19 @@ def job_overrides(
 
 
 def validate(overrides: list[str]) -> None:
-    """Compose one job as Hydra will, build (so range-check) its ScenarioConfig, and check that
-    its budget pays for the design's fixed activities."""
+    """Compose one job as Hydra will, build (so range-check) its ScenarioConfig, and set up one
+    model from it: that reads and validates the users' files and checks that the budget pays
+    for the design's fixed activities, exactly as the run will."""
     cfg = compose(config_name="config", overrides=overrides)
-    check_budget(OmegaConf.to_object(cfg))
+    TwinningModel(OmegaConf.to_object(cfg)).release()
+
+
+def scenario_config(overrides: list[str]) -> ScenarioConfig:
+    """One scenario composed from overrides as `tpn-sim` would, for the other command-line tools
+    (export, compare), with its users' files validated by setting up one model."""
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        validate(overrides)
+        return OmegaConf.to_object(compose(config_name="config", overrides=overrides))
 
 
 def one_line(error: Exception, overrides: list[str]) -> str:
@@ -200,6 +224,9 @@ def one_line(error: Exception, overrides: list[str]) -> str:
         cause = cause.__cause__
     if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
         message = str(cause.msg).splitlines()[0]
+        ours = message.partition("ConfigError raised while resolving interpolation: ")[2]
+        if ours:  # sim.cli.required: already a whole sentence
+            return ours
         schema = getattr(cause, "object_type", None)
         if "not in" in message and schema is not None and hasattr(schema, "__dataclass_fields__"):
             message += f": allowed keys {[f.name for f in fields(schema)]}"

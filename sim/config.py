@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import string
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -35,11 +36,19 @@ def is_number(value: Any) -> bool:
 
 class Validated:
     """Checks every :func:`param` field against its range when the dataclass is built, and
-    stores it as a plain Python int or float (numpy scalars from sweeps are welcome)."""
+    stores it as a plain Python int or float (numpy scalars from sweeps are welcome).
+
+    A spec that lives under a dictionary key (an institution type, a topic) is checked by its
+    owner, which knows the key to name in an error, so it sets `nested = True`."""
 
     section: ClassVar[str] = ""
+    nested: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
+        if not self.nested:
+            self.validate(self.section)
+
+    def validate(self, section: str) -> None:
         for f in fields(self):  # type: ignore[arg-type]
             if "range" not in f.metadata:
                 continue
@@ -48,13 +57,19 @@ class Validated:
             integer = isinstance(f.default, int)
             if not (is_integer(value) if integer else is_number(value)) or not low <= value <= high:
                 kind = "an integer" if integer else "a number"
-                key = f"{self.section}.{f.name}" if self.section else f.name
+                key = f"{section}.{f.name}" if section else f.name
                 raise ConfigError(f"{key}={value!r} is invalid: allowed {kind} in [{low}, {high}]")
             setattr(self, f.name, int(value) if integer else float(value))
-        self.check()
+        self.check(section)
 
-    def check(self) -> None:
-        """Cross-field checks; sections override this."""
+    def check(self, section: str) -> None:
+        """Cross-field checks; sections override this. `section` is the dotted key to name."""
+
+
+def check_name(key: str, name: str) -> None:
+    """Type and topic names become column names and Hydra keys: lower-case snake_case only."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ConfigError(f"{key}={name!r} is invalid: allowed lower-case snake_case")
 
 
 class EventKind(StrEnum):
@@ -73,48 +88,118 @@ class Mode(StrEnum):
 
 @dataclass
 class TopicSpec(Validated):
-    """A topic area (a KPI on a 0-100 scale) and its baseline distribution across institutions."""
+    """A topic area (a KPI on a 0-100 scale) and its baseline distribution in one type."""
 
-    section: ClassVar[str] = "population.topics"
-    name: str = "accreditation"
+    nested: ClassVar[bool] = True
     baseline_mean: float = param(60.0, 0, 100, "points", "assumption")
     baseline_sd: float = param(12.0, 0, 50, "points", "assumption")
     trend_per_year: float = param(1.0, -20, 20, "points/year", "assumption")
 
-    def check(self) -> None:
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
+
+class Layout(StrEnum):
+    """What a type's members are counted per: a province (hospitals) or a district (DHMTs)."""
+
+    province = "province"
+    district = "district"
+
+
+NAME_FIELDS = {Layout.province: {"province", "i"}, Layout.district: {"province", "district", "i"}}
+
+
+@dataclass
+class InstitutionType(Validated):
+    """A kind of member institution: its topics (KPIs), how many there are, how they are named,
+    and which other types it may mentor (its own type always)."""
+
+    nested: ClassVar[bool] = True
+    label: str = ""
+    per: Layout = Layout.province
+    count: int = param(1, 0, 1_000_000, "members per province or district", "assumption")
+    name: str = "{province} {i}"
+    mentors: list[str] = field(default_factory=list)
+    topics: dict[str, TopicSpec] = field(default_factory=dict)
+
+    def check(self, section: str) -> None:
+        self.per = Layout(self.per)
+        used = {f for _, f, _, _ in string.Formatter().parse(self.name) if f is not None}
+        if not used <= NAME_FIELDS[self.per] or (self.count > 1 and "i" not in used):
             raise ConfigError(
-                f"{self.section}.name={self.name!r} is invalid: allowed lower-case snake_case"
+                f"{section}.name={self.name!r} is invalid: allowed a template with "
+                f"{sorted('{' + f + '}' for f in NAME_FIELDS[self.per])}, and {{i}} when "
+                "count > 1"
             )
+        if not self.topics:
+            raise ConfigError(f"{section}.topics is empty: allowed at least one topic")
+        for name, topic in self.topics.items():
+            check_name(f"{section}.topics", name)
+            topic.validate(f"{section}.topics.{name}")
+
+
+def _topics(*specs: tuple[str, float, float, float]) -> dict[str, TopicSpec]:
+    return {name: TopicSpec(mean, sd, trend) for name, mean, sd, trend in specs}
+
+
+def rwanda_types() -> dict[str, InstitutionType]:
+    """The member types: hospitals and district health teams (the TPN), and health centres
+    (none by default; `population=rwanda_with_health_centres` adds them)."""
+    hospital = _topics(
+        ("accreditation", 55.0, 8.274, 1.0),  # sd calibrated
+        ("infection_prevention", 65.0, 12.0, 0.5),
+        ("maternal_newborn_care", 62.0, 12.0, 0.5),
+        ("data_quality", 68.0, 10.0, 0.5),
+        ("financial_management", 60.0, 12.0, 0.5),
+    )
+    district = _topics(
+        ("cbhi_coverage", 78.0, 6.1847, 0.5),  # sd calibrated
+        ("family_planning", 58.0, 8.0, 0.5),
+        ("immunisation", 88.0, 5.0, 0.0),
+        ("supervision", 60.0, 12.0, 0.5),
+        ("data_use", 55.0, 12.0, 0.5),
+    )
+    health_centre = _topics(
+        ("imci_classification", 56.0, 12.0, 0.5),  # MESH baseline (Magge et al. 2015)
+        ("imci_treatment", 78.3, 10.0, 0.5),  # MESH baseline (Magge et al. 2015)
+        ("maternal_newborn_care", 52.0, 12.0, 0.5),
+        ("infection_prevention", 55.0, 12.0, 0.5),
+    )
+    return {
+        "hospital": InstitutionType(
+            "hospital", Layout.province, 2, "{province} hospital {i}", topics=hospital
+        ),
+        "district": InstitutionType(
+            "district health team", Layout.district, 1, "{district} district", topics=district
+        ),
+        "health_centre": InstitutionType(
+            "health centre",
+            Layout.district,
+            0,
+            "{district} health centre {i}",
+            topics=health_centre,
+        ),
+    }
 
 
 @dataclass
 class ProvinceSpec:
-    """A province: its districts, its number of member hospitals, its provincial event group."""
+    """A province: its districts, its provincial event group, and member counts that differ
+    from the types' defaults (type name -> members per province or per district)."""
 
     name: str
     districts: list[str]
-    hospitals: int
     event_group: str
-
-
-def _topic(name: str, mean: float, sd: float, trend: float) -> TopicSpec:
-    return TopicSpec(name=name, baseline_mean=mean, baseline_sd=sd, trend_per_year=trend)
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 def rwanda_provinces() -> list[ProvinceSpec]:
     """Rwanda's 4 provinces and Kigali City with all 30 districts; Kigali joins the East's event."""
     return [
-        ProvinceSpec("Kigali City", ["Gasabo", "Kicukiro", "Nyarugenge"], 2, "East and Kigali"),
+        ProvinceSpec("Kigali City", ["Gasabo", "Kicukiro", "Nyarugenge"], "East and Kigali"),
         ProvinceSpec(
             "Eastern",
             ["Bugesera", "Gatsibo", "Kayonza", "Kirehe", "Ngoma", "Nyagatare", "Rwamagana"],
-            2,
             "East and Kigali",
         ),
-        ProvinceSpec(
-            "Northern", ["Burera", "Gakenke", "Gicumbi", "Musanze", "Rulindo"], 2, "North"
-        ),
+        ProvinceSpec("Northern", ["Burera", "Gakenke", "Gicumbi", "Musanze", "Rulindo"], "North"),
         ProvinceSpec(
             "Southern",
             [
@@ -127,46 +212,27 @@ def rwanda_provinces() -> list[ProvinceSpec]:
                 "Nyaruguru",
                 "Ruhango",
             ],
-            2,
             "South",
         ),
         ProvinceSpec(
             "Western",
             ["Karongi", "Ngororero", "Nyabihu", "Nyamasheke", "Rubavu", "Rusizi", "Rutsiro"],
-            2,
             "West",
         ),
     ]
 
 
-def hospital_topics() -> list[TopicSpec]:
-    return [
-        _topic("accreditation", 55.0, 8.274, 1.0),  # sd calibrated
-        _topic("infection_prevention", 65.0, 12.0, 0.5),
-        _topic("maternal_newborn_care", 62.0, 12.0, 0.5),
-        _topic("data_quality", 68.0, 10.0, 0.5),
-        _topic("financial_management", 60.0, 12.0, 0.5),
-    ]
-
-
-def district_topics() -> list[TopicSpec]:
-    return [
-        _topic("cbhi_coverage", 78.0, 6.1847, 0.5),  # sd calibrated
-        _topic("family_planning", 58.0, 8.0, 0.5),
-        _topic("immunisation", 88.0, 5.0, 0.0),
-        _topic("supervision", 60.0, 12.0, 0.5),
-        _topic("data_use", 55.0, 12.0, 0.5),
-    ]
-
-
 @dataclass
 class PopulationConfig(Validated):
-    """Who is in the network and how their baseline traits are drawn."""
+    """Who is in the network and how their baseline traits are drawn.
+
+    Members are laid out from `provinces` and `types`, or read from the institutions file at
+    `path` (sim.inputs), in which case the provinces come from the file."""
 
     section: ClassVar[str] = "population"
+    path: str = ""
     provinces: list[ProvinceSpec] = field(default_factory=rwanda_provinces)
-    hospital_topics: list[TopicSpec] = field(default_factory=hospital_topics)
-    district_topics: list[TopicSpec] = field(default_factory=district_topics)
+    types: dict[str, InstitutionType] = field(default_factory=rwanda_types)
     latent_share: float = param(0.5, 0, 1, "share of variance", "assumption")
     capacity_spread: float = param(1.0, 0, 5, "multiplier of baseline sd", "assumption")
     resource_latent_correlation: float = param(0.6, -1, 1, "correlation", "assumption")
@@ -176,10 +242,44 @@ class PopulationConfig(Validated):
     trait_concentration: float = param(8.0, 0.5, 1000, "Beta a+b", "assumption")
     interest_sd: float = param(1.0, 0, 5, "logit units", "assumption")
 
-    def check(self) -> None:
-        if sum(len(p.districts) + p.hospitals for p in self.provinces) == 0:
+    def check(self, section: str) -> None:
+        if not self.types:
+            raise ConfigError(f"{section}.types is empty: allowed at least one institution type")
+        for name, spec in self.types.items():
+            check_name(f"{section}.types", name)
+            spec.validate(f"{section}.types.{name}")
+            unknown = sorted(set(spec.mentors) - set(self.types))
+            if unknown:
+                raise ConfigError(
+                    f"{section}.types.{name}.mentors names unknown type(s) {unknown}: allowed "
+                    f"{sorted(self.types)}"
+                )
+        if not self.path:
+            self.check_layout(section)
+
+    def check_layout(self, section: str) -> None:
+        """Provinces give distinct names, known types, and at least one member."""
+        for p in self.provinces:
+            if isinstance(p.districts, str):  # a YAML scalar would be read letter by letter
+                raise ConfigError(
+                    f"{section}.provinces[{p.name}].districts={p.districts!r} is invalid: "
+                    "allowed a list of district names"
+                )
+            for kind, count in p.counts.items():
+                if kind not in self.types:
+                    raise ConfigError(
+                        f"{section}.provinces[{p.name}].counts.{kind} is invalid: allowed a "
+                        f"type of {sorted(self.types)}"
+                    )
+                if not is_integer(count) or count < 0:
+                    raise ConfigError(
+                        f"{section}.provinces[{p.name}].counts.{kind}={count!r} is invalid: "
+                        "allowed an integer >= 0"
+                    )
+        if not any(members for *_, members in self.layout()):
             raise ConfigError(
-                "population.provinces has no members: allowed at least one hospital or district"
+                f"{section}.provinces has no members: allowed at least one member of a type "
+                f"with count > 0 ({sorted(self.types)})"
             )
         provinces = [p.name for p in self.provinces]
         districts = [d for p in self.provinces for d in p.districts]
@@ -188,34 +288,29 @@ class PopulationConfig(Validated):
         )
         if repeated:  # institution names are built from them and must be unique
             raise ConfigError(
-                f"population.provinces repeats the name(s) {repeated}: allowed distinct province "
+                f"{section}.provinces repeats the name(s) {repeated}: allowed distinct province "
                 "and district names"
             )
-        for p in self.provinces:
-            if not is_integer(p.hospitals) or p.hospitals < 0:
-                raise ConfigError(
-                    f"population.provinces[{p.name}].hospitals={p.hospitals} is invalid: "
-                    "allowed an integer >= 0"
-                )
-        for label, topics in (
-            ("hospital", self.hospital_topics),
-            ("district", self.district_topics),
-        ):
-            names = [t.name for t in topics]
-            if not names or len(set(names)) != len(names):
-                raise ConfigError(
-                    f"population.{label}_topics={names} is invalid: allowed a non-empty list of "
-                    "distinct topic names"
-                )
-        shared = {t.name for t in self.hospital_topics} & {t.name for t in self.district_topics}
-        if shared:
-            raise ConfigError(
-                f"population topics {sorted(shared)} are listed for both hospitals and districts: "
-                "allowed each topic for one type only"
-            )
 
-    def topics(self, kind: str) -> list[TopicSpec]:
-        return self.hospital_topics if kind == "hospital" else self.district_topics
+    def layout(self) -> list[tuple[ProvinceSpec, str, list[str]]]:
+        """(province, type, member names) in member order: province by province, then type by
+        type in declared order, then district by district."""
+        rows = []
+        for p in self.provinces:
+            for kind, spec in self.types.items():
+                count = p.counts.get(kind, spec.count)
+                units = p.districts if spec.per is Layout.district else [""]
+                names = [
+                    spec.name.format(province=p.name, district=d, i=i + 1)
+                    for d in units
+                    for i in range(count)
+                ]
+                rows.append((p, kind, names))
+        return rows
+
+    def topic_names(self) -> list[str]:
+        """Every topic of every type, in declared order, each once."""
+        return list(dict.fromkeys(t for spec in self.types.values() for t in spec.topics))
 
     def event_groups(self) -> list[str]:
         return list(dict.fromkeys(p.event_group for p in self.provinces))
@@ -242,17 +337,23 @@ class NetworkConfig(Validated):
 
     section: ClassVar[str] = "network"
     design: str = "tpn"
+    path: str = ""  # the pairs file of design 'from_file' (sim.inputs)
     n_experts: int = param(4, 1, 10_000, "experts", "assumption")
     expert_level: float = param(90.0, 0, 100, "points", "assumption")
     expert_fit: float = param(0.8478, 0, 1, "context fit", "calibrated: docs/calibration.md")
     expert_visits_per_month: int = param(4, 0, 1_000, "visits/expert/month", "assumption")
 
-    def check(self) -> None:
+    def check(self, section: str) -> None:
         from sim.designs import DESIGNS  # late import: designs import this module
 
         if self.design not in DESIGNS:
             raise ConfigError(
                 f"network.design={self.design!r} is invalid: allowed one of {sorted(DESIGNS)}"
+            )
+        if DESIGNS[self.design].sets_goals and not self.path:
+            raise ConfigError(
+                f"network.path is empty for network.design={self.design!r}: allowed the path of "
+                "a pairs CSV file (learner, teacher, topic)"
             )
 
 
@@ -340,24 +441,33 @@ class ScheduleConfig(Validated):
     followup_months: int = param(12, 0, 600, "months", "issue: sustainability at +12")
     exchange_visit_every: int = param(3, 0, 600, "months (0 = never)", "assumption")
     events: list[EventSpec] = field(default_factory=tpn_events)
+    path: str = ""  # a calendar file whose events replace `events` (sim.inputs)
 
-    def check(self) -> None:
-        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", self.start):
-            raise ConfigError(f"schedule.start={self.start!r} is invalid: allowed 'YYYY-MM'")
+    def check(self, section: str) -> None:
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", self.start) or self.start < "1900":
+            raise ConfigError(
+                f"schedule.start={self.start!r} is invalid: allowed 'YYYY-MM' from 1900-01"
+            )
         for i, e in enumerate(self.events):
-            for name, enum in (("kind", EventKind), ("mode", Mode)):
-                try:  # YAML and Hydra give plain strings
-                    setattr(e, name, enum(getattr(e, name)))
-                except ValueError:
-                    raise ConfigError(
-                        f"schedule.events[{i}].{name}={getattr(e, name)!r} is invalid: allowed one "
-                        f"of {[m.value for m in enum]}"
-                    ) from None
-            if not is_integer(e.month) or not 1 <= e.month <= self.programme_months:
-                raise ConfigError(
-                    f"schedule.events[{i}].month={e.month!r} is invalid: allowed an integer in "
-                    f"[1, {self.programme_months}] (schedule.programme_months)"
-                )
+            check_event(e, f"schedule.events[{i}]", self.programme_months)
+
+
+def check_event(event: EventSpec, key: str, programme_months: int) -> None:
+    """Kind and mode are known (YAML and CSV give plain strings) and the month is in the
+    programme."""
+    for name, enum in (("kind", EventKind), ("mode", Mode)):
+        try:
+            setattr(event, name, enum(getattr(event, name)))
+        except ValueError:
+            raise ConfigError(
+                f"{key}.{name}={getattr(event, name)!r} is invalid: allowed one of "
+                f"{[m.value for m in enum]}"
+            ) from None
+    if not is_integer(event.month) or not 1 <= event.month <= programme_months:
+        raise ConfigError(
+            f"{key}.month={event.month!r} is invalid: allowed an integer in "
+            f"[1, {programme_months}] (schedule.programme_months)"
+        )
 
 
 @dataclass
@@ -392,26 +502,19 @@ class ScenarioConfig(Validated):
     seed: int = param(20210801, 0, 2**63 - 1, "integer", "any; fixes every random draw")
     replications: int = param(100, 1, 10_000_000, "runs", "assumption: enough for 95% intervals")
 
-    def check(self) -> None:
-        pop = self.population
-        for kind in ("hospital", "district"):
-            n_topics = len(pop.topics(kind))
-            if self.kickoff.goals_per_institution > n_topics:
+    def check(self, section: str) -> None:
+        pop, goals = self.population, self.kickoff.goals_per_institution
+        present = {kind for _, kind, names in pop.layout() if names} if not pop.path else set()
+        for kind, spec in pop.types.items():
+            if kind in present and goals > len(spec.topics):
                 raise ConfigError(
-                    f"kickoff.goals_per_institution={self.kickoff.goals_per_institution} is "
-                    f"invalid: allowed at most {n_topics}, the number of {kind} topics"
+                    f"kickoff.goals_per_institution={goals} is invalid: allowed at most "
+                    f"{len(spec.topics)}, the number of topics of type {kind!r}"
                 )
-        known = {t.name for t in pop.hospital_topics + pop.district_topics}
+        known = pop.topic_names()
         for topic in self.headline_topics:
             if topic not in known:
                 raise ConfigError(
                     f"headline_topics contains {topic!r}, not a topic of any type: allowed "
                     f"{sorted(known)}"
-                )
-        groups = pop.event_groups()
-        for i, e in enumerate(self.schedule.events):
-            if e.group and e.group not in groups:
-                raise ConfigError(
-                    f"schedule.events[{i}].group={e.group!r} is invalid: allowed '' or one of "
-                    f"{groups}"
                 )

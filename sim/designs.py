@@ -13,22 +13,29 @@ from typing import ClassVar
 import numpy as np
 
 from sim.config import KickoffConfig, NetworkConfig
+from sim.inputs import Pairs, read_pairs
 from sim.kickoff import Kickoff
 from sim.population import Population
 
 
 @dataclass(frozen=True)
 class Ties:
-    """Directed learning ties, one per (learner, goal topic) that found a teacher."""
+    """Directed learning ties, one per (learner, goal topic) that found a teacher; `weight`
+    multiplies a tie's contact and visits (1 for every design but users' own pairs)."""
 
     learner: np.ndarray
     mentor: np.ndarray
     topic: np.ndarray
+    weight: np.ndarray
+    goals: tuple[np.ndarray, np.ndarray] | None = (
+        None  # (learner, topic) cells, if not the kick-off's
+    )
 
     @classmethod
-    def from_pairs(cls, learner, mentor, topic) -> Ties:
+    def from_pairs(cls, learner, mentor, topic, weight=None, goals=None) -> Ties:
         as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
-        return cls(as_int(learner), as_int(mentor), as_int(topic))
+        weight = np.ones(len(learner)) if weight is None else np.asarray(weight, dtype=float)
+        return cls(as_int(learner), as_int(mentor), as_int(topic), weight, goals)
 
     def __len__(self) -> int:
         return len(self.learner)
@@ -57,6 +64,7 @@ class NetworkDesign:
     programme: ClassVar[bool] = True
     peer_events: ClassVar[bool] = True  # exchange visits and peer workshops take place
     ties_persist: ClassVar[bool] = True  # ties go on, weakened, after the programme
+    sets_goals: ClassVar[bool] = False  # `Ties.goals`, not the kick-off, say what members learn
 
     def build(self, ctx: DesignContext) -> Ties:
         raise NotImplementedError
@@ -122,6 +130,7 @@ class TopicSpecificNetwork(NetworkDesign):
         cand = padded[topic]  # (G, width)
         level = obs[cand, topic[:, None]]
         eligible = (cand >= 0) & (cand != learner[:, None])
+        eligible &= ctx.pop.may_teach[ctx.pop.kind[cand], ctx.pop.kind[learner][:, None]]
         eligible &= obs[learner, topic][:, None] + cfg.min_gap <= level
         similarity = 1 - np.abs(resource[cand] - resource[learner][:, None])
         pref = cfg.similarity_preference
@@ -132,7 +141,8 @@ class TopicSpecificNetwork(NetworkDesign):
 
 
 class FixedPartner(NetworkDesign):
-    """Each member has one partner for all its goals, chosen within its type by overall strength."""
+    """Each member has one partner for all its goals, chosen within its type by overall strength
+    (classic twinning pairs like with like, whatever else `mentors` allows)."""
 
     def build(self, ctx: DesignContext) -> Ties:
         partner = np.full(ctx.pop.size, -1)
@@ -207,6 +217,52 @@ class ExternalExperts(NetworkDesign):
         learner, topic = ctx.kickoff.goal_cells()
         expert = ctx.rng.permutation(len(learner)) % ctx.network.n_experts
         return Ties.from_pairs(learner, ctx.pop.size + expert, topic)
+
+
+@register
+class OwnPairs(NetworkDesign):
+    """The pairs a user lists in a file (`network.path`, sim.inputs): members learn the topics
+    of their pairs. A topic '*' stands for every topic both partners have; a `both_ways` pair
+    is WHO "win-win" twinning, where each partner teaches the topics it measured stronger in; a
+    line without a teacher is a goal that has no partner."""
+
+    name = "from_file"
+    sets_goals = True
+
+    def build(self, ctx: DesignContext) -> Ties:
+        pop = ctx.pop
+        pairs = read_pairs(
+            ctx.network.path, pop.ids, pop.kinds, pop.kind, pop.topics, pop.applies, pop.may_teach
+        )
+        row, topic = self.expand(pop.applies, pairs)
+        learner, mentor = pairs.learner[row], pairs.teacher[row]
+        obs = ctx.kickoff.observed
+        swap = pairs.both_ways[row] & (obs[learner, topic] > obs[mentor, topic]) & (mentor >= 0)
+        learner, mentor = np.where(swap, mentor, learner), np.where(swap, learner, mentor)
+        _, first = np.unique(np.stack([learner, mentor, topic]), axis=1, return_index=True)
+        keep = np.sort(first)  # a pair listed twice (or by '*' and by name) is one tie
+        tie = keep[mentor[keep] >= 0]
+        return Ties.from_pairs(
+            learner[tie],
+            mentor[tie],
+            topic[tie],
+            pairs.intensity[row][tie],
+            goals=(learner[keep], topic[keep]),
+        )
+
+    @staticmethod
+    def expand(applies: np.ndarray, pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:
+        """(line, topic) per pair and topic, in file order: '*' becomes every topic the partners
+        share (every topic of the learner where it has no teacher)."""
+        every = pairs.topic < 0
+        teacher_topics = np.where(
+            (pairs.teacher[every] >= 0)[:, None], applies[pairs.teacher[every]], True
+        )
+        rows, topics = np.nonzero(applies[pairs.learner[every]] & teacher_topics)
+        row = np.concatenate([np.flatnonzero(~every), np.flatnonzero(every)[rows]])
+        topic = np.concatenate([pairs.topic[~every], topics])
+        order = np.lexsort((topic, row))
+        return row[order], topic[order]
 
 
 @register

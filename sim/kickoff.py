@@ -27,18 +27,29 @@ class Kickoff:
         """(learner, topic) index arrays of every goal, ordered by learner."""
         return np.nonzero(self.goals)
 
+    def set_goals(self, learner: np.ndarray, topic: np.ndarray) -> None:
+        """Goals set by a design's ties (users' own pairs) instead of chosen at the kick-off."""
+        self.goals = np.zeros_like(self.goals)
+        self.goals[learner, topic] = True
+
 
 def find_high_performers(
     pop: Population, observed: np.ndarray, quantile: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """High performers per topic (top quantile of the type) and each member's gap to their mean."""
-    threshold = np.full(observed.shape[1], np.inf)
+    """High performers per topic (the top quantile of their own type) and each member's gap to
+    the mean of its type's high performers."""
+    high = np.zeros_like(pop.applies)
+    gap = np.zeros_like(observed)
     for kind in np.unique(pop.kind):
-        rows, cols = pop.kind == kind, pop.topic_kind == kind
+        rows = pop.kind == kind
+        cols = pop.applies[rows].any(axis=0)
+        threshold = np.full(observed.shape[1], np.inf)
         threshold[cols] = np.quantile(observed[np.ix_(rows, cols)], quantile, axis=0)
-    high = pop.applies & (observed >= threshold)
-    level = (observed * high).sum(axis=0) / np.maximum(high.sum(axis=0), 1)
-    return high, np.maximum(level - observed, 0.0) * pop.applies
+        high[rows] = pop.applies[rows] & (observed[rows] >= threshold)
+        mine = high & rows[:, None]
+        level = (observed * mine).sum(axis=0) / np.maximum(mine.sum(axis=0), 1)
+        gap[rows] = np.maximum(level - observed[rows], 0.0) * pop.applies[rows]
+    return high, gap
 
 
 def choose_goals(
@@ -51,7 +62,7 @@ def choose_goals(
     top = np.argsort(-utility, axis=1, kind="stable")[:, : cfg.goals_per_institution]
     goals = np.zeros_like(pop.applies)
     np.put_along_axis(goals, top, True, axis=1)
-    return goals
+    return goals & pop.applies  # a member with fewer topics than that takes them all
 
 
 def run_kickoff(

@@ -49,8 +49,8 @@ def summarise(model: TwinningModel, counterfactual: TwinningModel) -> dict[str, 
     kpi = h.kpi
     row: dict[str, float] = {}
     for topic in model.config.headline_topics:
-        k = pop.topics.index(topic)
-        members = pop.applies[:, k]
+        k = pop.topics.index(topic) if topic in pop.topics else 0
+        members = pop.applies[:, k] & (topic in pop.topics)  # none: no member has the topic
         chose = goals[members, k]
         change = kpi[end, members, k] - kpi[0, members, k]
         effect = h.capacity[end, members, k] - cf.capacity[end, members, k]

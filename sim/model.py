@@ -11,7 +11,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.agents import District, ExternalExpert, Hospital
+from sim.agents import ExternalExpert, Institution
 from sim.budget import (
     CODESIGN_WORKSHOPS,
     VisitRounds,
@@ -61,7 +61,8 @@ class History:
 
 
 class TwinningModel(mesa.Model):
-    """Hospitals and districts learning along twinning ties under one network design."""
+    """Member institutions (hospitals, district health teams, ...) learning along twinning ties
+    under one network design."""
 
     def __init__(self, config: ScenarioConfig | None = None, seed: int | None = None) -> None:
         config = config or ScenarioConfig()
@@ -92,6 +93,8 @@ class TwinningModel(mesa.Model):
         self.kickoff = run_kickoff(pop, self.history.baseline_kpi(), config.kickoff, kickoff_rng)
         context = DesignContext(pop, self.kickoff, config.kickoff, config.network, design_rng)
         self.ties = self.design.build(context)
+        if self.ties.goals is not None:
+            self.kickoff.set_goals(*self.ties.goals)
         self.plan = events_by_month(sched, pop.groups) if self.design.programme else {}
         self._prepare_ties()
         self._create_agents()
@@ -114,8 +117,8 @@ class TwinningModel(mesa.Model):
             learning.fit_penalty,
         )
         load = np.bincount(ties.mentor[peer], minlength=pop.size)[ties.mentor[peer]]
-        self.dilution = np.ones(len(ties))  # a mentor's attention is shared among its mentees
-        self.dilution[peer] = np.minimum(1.0, self.config.kickoff.max_mentees / load)
+        self.dilution = ties.weight.copy()  # a mentor's attention is shared among its mentees
+        self.dilution[peer] *= np.minimum(1.0, self.config.kickoff.max_mentees / load)
         n_experts = net.n_experts if self.is_expert.any() else 0
         self.expert_levels = np.full((n_experts, len(pop.topics)), net.expert_level)
         self._plan_visits(n_experts)
@@ -160,10 +163,7 @@ class TwinningModel(mesa.Model):
         self.exchange_rounds, self.expert_rounds = exchange.scaled(scale), expert.scaled(scale)
 
     def _create_agents(self) -> None:
-        kind = self.pop.kind
-        for cls, code in ((Hospital, 0), (District, 1)):
-            rows = np.flatnonzero(kind == code).tolist()
-            cls.create_agents(self, len(rows), index=rows)
+        Institution.create_agents(self, self.pop.size, index=list(range(self.pop.size)))
         n_experts = len(self.expert_levels)
         ExternalExpert.create_agents(self, n_experts, index=list(range(n_experts)))
 
@@ -320,7 +320,10 @@ class TwinningModel(mesa.Model):
         """Every month of programme and follow-up; then release Mesa's hold on the model."""
         for _ in range(self.months):
             self.step()
-        # Mesa 3.3 keeps every model alive in a class-level id counter (mesa issue #3179, fixed
-        # after 3.3): a finished run adds no agents, so drop that reference.
+        return self.release()
+
+    def release(self) -> TwinningModel:
+        """Mesa 3.3 keeps every model alive in a class-level id counter (mesa issue #3179, fixed
+        after 3.3): a model that adds no more agents drops that reference."""
         mesa.Agent._ids.pop(self, None)
         return self

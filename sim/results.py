@@ -40,6 +40,7 @@ MODEL_MODULES = [
     "budget",
     "config",
     "designs",
+    "inputs",
     "kickoff",
     "learning",
     "metrics",
@@ -59,9 +60,16 @@ def code_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def config_key(config_yaml: str, code: str) -> str:
-    """Stable identity of a run: the resolved configuration and the code that ran it."""
-    return hashlib.sha256(f"{code}\n{config_yaml}".encode()).hexdigest()[:16]
+def config_key(config_yaml: str, code: str, inputs: dict[str, str] | None = None) -> str:
+    """Stable identity of a run: the resolved configuration, the content of the users' files it
+    names (`inputs`: path -> sha256), and the code that ran it."""
+    files = json.dumps(inputs or {}, sort_keys=True)
+    return hashlib.sha256(f"{code}\n{config_yaml}\n{files}".encode()).hexdigest()[:16]
+
+
+def file_digests(paths: list[str]) -> dict[str, str]:
+    """sha256 of each existing file: an edited input file must not reuse old results."""
+    return {p: hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths if Path(p).is_file()}
 
 
 def read_manifest(folder: Path) -> dict | None:

@@ -15,7 +15,6 @@ from sim.metrics import unmatched
 from sim.model import TwinningModel
 from sim.schedule import month_labels
 
-KIND_NAMES = np.array(["hospital", "district"])
 STATE = np.float32  # panel state columns: 7 digits are ample for 0-100 scores, half the storage
 TEXT = "str"
 TIES_DTYPES = {
@@ -92,7 +91,7 @@ def panel_frame(model: TwinningModel, run: int) -> pd.DataFrame:
             "month": month,
             "date": _categorical(month, labels),
             "institution": _categorical(inst_m, pop.names),
-            "type": _categorical(pop.kind[inst_m], list(KIND_NAMES)),
+            "type": _categorical(pop.kind[inst_m], pop.kinds),
             "province": pd.Categorical(np.array(pop.province)[inst_m]),
             "topic": _categorical(topic_m, pop.topics),
             "capacity": h.capacity[:, inst, topic].ravel().astype(STATE),
@@ -121,7 +120,7 @@ def ties_frame(model: TwinningModel, run: int) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "learner": np.array(pop.names, dtype=object)[learner],
-            "type": KIND_NAMES[pop.kind[learner]],
+            "type": np.array(pop.kinds, dtype=object)[pop.kind[learner]],
             "topic": np.array(pop.topics, dtype=object)[topic],
             "teacher": [model.teacher_name(m) for m in mentor] + [None] * len(lost_learner),
             "teacher_kind": np.where(model.is_expert, "expert", "peer").tolist()

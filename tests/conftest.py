@@ -23,6 +23,8 @@ from sim.config import EventSpec, ProvinceSpec, ScheduleConfig, tpn_events
 from sim.designs import DESIGNS
 
 _ALL_DESIGNS = tuple(sorted(DESIGNS))
+DATA = Path(__file__).resolve().parent.parent / "configs" / "data"
+EXAMPLE_PAIRS = str(DATA / "rwanda" / "pairs.csv")  # the default members' drawn pairs
 
 
 def configure(
@@ -36,7 +38,8 @@ def configure(
     """A copy of `config` (default: the Rwanda scenario) with a design and section overrides.
 
     `sections` maps a section name to field overrides, e.g.
-    ``configure(design="none", learning={"drift_sd": 20.0})``. Every step goes through
+    ``configure(design="none", learning={"drift_sd": 20.0})``. A design that reads pairs from a
+    file gets the shipped Rwanda example unless `network` names one. Every step goes through
     ``dataclasses.replace``, so the result is validated exactly like a user's config.
     """
     config = config or ScenarioConfig()
@@ -47,7 +50,9 @@ def configure(
         else:
             top[name] = overrides
     if design is not None:
-        top["network"] = replace(top.get("network", config.network), design=design)
+        network = top.get("network", config.network)
+        path = network.path or (EXAMPLE_PAIRS if DESIGNS[design].sets_goals else "")
+        top["network"] = replace(network, design=design, path=path)
     if replications is not None:
         top["replications"] = replications
     if seed is not None:
@@ -57,7 +62,7 @@ def configure(
 
 def lone_hospital_config(**overrides: Any) -> ScenarioConfig:
     """One province with a single hospital and three districts: the hospital has no peer."""
-    provinces = [ProvinceSpec("Solo", ["Alpha", "Beta", "Gamma"], 1, "Solo group")]
+    provinces = [ProvinceSpec("Solo", ["Alpha", "Beta", "Gamma"], "Solo group", {"hospital": 1})]
     events: list[EventSpec] = [e for e in tpn_events() if not e.group]
     return configure(
         population={"provinces": provinces},

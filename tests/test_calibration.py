@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -71,11 +71,12 @@ def test_every_prior_is_a_real_parameter_with_its_range_inside_the_allowed_one()
 def test_topic_keys_change_one_topic_only() -> None:
     config = with_values(sim.ScenarioConfig(), {"topic.cbhi_coverage.baseline_sd": 9.5})
     assert value_of(config, "topic.cbhi_coverage.baseline_sd") == 9.5
-    before = {t.name: t for t in sim.ScenarioConfig().population.district_topics}
-    for topic in config.population.district_topics:
-        if topic.name != "cbhi_coverage":
-            assert topic == before[topic.name]
-    assert config.population.hospital_topics == sim.ScenarioConfig().population.hospital_topics
+    before = sim.ScenarioConfig().population.types
+    for kind, spec in config.population.types.items():
+        for name, topic in spec.topics.items():
+            if name != "cbhi_coverage":
+                assert topic == before[kind].topics[name]
+    assert before["district"].topics["cbhi_coverage"].baseline_sd != 9.5
     with pytest.raises(sim.ConfigError, match=r"baseline_sd"):
         with_values(sim.ScenarioConfig(), {"topic.cbhi_coverage.baseline_sd": -1.0})
 
@@ -126,13 +127,15 @@ def test_the_calibration_file_is_what_the_default_scenario_uses() -> None:
         assert needle in text, needle
     values = yaml.safe_load(text)
     config = sim.ScenarioConfig()
+    topics = values["population"].pop("types")
     for section, fields in values.items():
         for field, value in fields.items():
-            default = getattr(getattr(config, section), field)
-            if isinstance(default, list):  # topic lists, replaced whole
-                assert [asdict(t) for t in default] == value, field
-            else:
-                assert default == pytest.approx(value), field
+            assert getattr(getattr(config, section), field) == pytest.approx(value), field
+    for kind, spec in topics.items():
+        for name, baseline in spec["topics"].items():
+            for field, value in baseline.items():
+                topic = config.population.types[kind].topics[name]
+                assert getattr(topic, field) == pytest.approx(value), (kind, name, field)
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from sim.config import (
     CostConfig,
     EventKind,
     EventSpec,
+    InstitutionType,
     KickoffConfig,
     LearningConfig,
     Mode,
@@ -34,8 +35,48 @@ SECTIONS = {
     "LearningConfig": LearningConfig,
     "ScheduleConfig": lambda: ScheduleConfig(events=[]),  # no events: any programme length
     "CostConfig": CostConfig,
-    "TopicSpec": TopicSpec,
 }
+
+
+def with_type(config: ScenarioConfig, kind: str, **changes) -> dict:
+    """The population's types with one type's fields changed."""
+    types = config.population.types
+    return types | {kind: replace(types[kind], **changes)}
+
+
+def nested_fields() -> list:
+    """(spec class, field, low, high, dotted key) of the specs a population checks by key."""
+    keys = {
+        InstitutionType: "population.types.hospital",
+        TopicSpec: "population.types.hospital.topics.accreditation",
+    }
+    return [
+        pytest.param(cls, f, *f.metadata["range"], f"{key}.{f.name}", id=f"{key}.{f.name}")
+        for cls, key in keys.items()
+        for f in fields(cls)
+        if "range" in f.metadata
+    ]
+
+
+def population_with(cls: type, **changes) -> PopulationConfig:
+    """A population whose hospital type (or its accreditation topic) has `changes`."""
+    pop = PopulationConfig()
+    hospital = pop.types["hospital"]
+    if cls is TopicSpec:
+        topic = replace(hospital.topics["accreditation"], **changes)
+        hospital = replace(hospital, topics=hospital.topics | {"accreditation": topic})
+    else:
+        hospital = replace(hospital, **changes)
+    return replace(pop, types=pop.types | {"hospital": hospital})
+
+
+@pytest.mark.parametrize(("cls", "f", "low", "high", "key"), nested_fields())
+def test_nested_specs_are_checked_by_their_population_with_the_full_key(cls, f, low, high, key):
+    assert population_with(cls, **{f.name: high})  # its bound is allowed
+    for bad in (low - 1, high + 1, float("nan")):
+        with pytest.raises(ConfigError) as error:
+            population_with(cls, **{f.name: bad})
+        assert_one_line_naming(error, f"{key}=", f"[{low}, {high}]")
 
 
 def ranged_fields() -> list:
@@ -68,8 +109,12 @@ def assert_one_line_naming(error: pytest.ExceptionInfo, *fragments: str) -> None
 
 def test_default_config_is_valid_and_describes_rwanda(default_config):
     pop = default_config.population
-    assert sum(p.hospitals for p in pop.provinces) == 10
-    assert sum(len(p.districts) for p in pop.provinces) == 30
+    members = {kind: len(names) for _, kind, names in pop.layout() if names}
+    counts: dict[str, int] = {}
+    for _, kind, names in pop.layout():
+        counts[kind] = counts.get(kind, 0) + len(names)
+    assert counts == {"hospital": 10, "district": 30, "health_centre": 0}
+    assert set(members) == {"hospital", "district"}
     assert len(pop.event_groups()) == 4  # one provincial event per province, Kigali with East
     assert default_config.network.design == "tpn"
     assert default_config.schedule.programme_months == 18  # Aug 2021 - Feb 2023
@@ -85,7 +130,6 @@ def test_config_error_is_a_value_error():
 
 def bad_inputs():
     c = ScenarioConfig()
-    pw = EventKind.provincial_workshop
     return [
         pytest.param(
             lambda: replace(c, learning=replace(c.learning, peer_contact_rate=-1)),
@@ -103,13 +147,15 @@ def bad_inputs():
             id="probability-below-0",
         ),
         pytest.param(
-            lambda: replace(c.population, provinces=[ProvinceSpec("Empty", [], 0, "E")]),
-            ["population.provinces", "at least one hospital or district"],
+            lambda: replace(
+                c.population, provinces=[ProvinceSpec("Empty", [], "E", {"hospital": 0})]
+            ),
+            ["population.provinces", "at least one member"],
             id="empty-population",
         ),
         pytest.param(
             lambda: replace(c.population, provinces=[]),
-            ["population.provinces", "at least one hospital or district"],
+            ["population.provinces", "at least one member"],
             id="no-provinces",
         ),
         pytest.param(
@@ -141,11 +187,6 @@ def bad_inputs():
             lambda: replace(c.schedule, programme_months=12),  # default events reach month 16
             ["schedule.events[", "[1, 12]", "schedule.programme_months"],
             id="programme-shortened-below-events",
-        ),
-        pytest.param(
-            lambda: replace(c, schedule=ScheduleConfig(events=[EventSpec(pw, 6, group="Mars")])),
-            ["schedule.events[0].group='Mars'", "'North'", "'East and Kigali'"],
-            id="unknown-event-group",
         ),
         pytest.param(
             lambda: replace(c.learning, drift_sd=True),
@@ -188,31 +229,52 @@ def bad_inputs():
             id="bad-start-month",
         ),
         pytest.param(
-            lambda: replace(c.population, hospital_topics=[]),
-            ["population.hospital_topics=[]", "non-empty list"],
+            lambda: replace(c.population, types=with_type(c, "hospital", topics={})),
+            ["population.types.hospital.topics is empty", "at least one topic"],
             id="no-hospital-topics",
         ),
         pytest.param(
             lambda: replace(
-                c.population, district_topics=[TopicSpec("supervision"), TopicSpec("supervision")]
+                c.population,
+                types=with_type(c, "district", topics={"Data Quality": TopicSpec()}),
             ),
-            ["population.district_topics=", "distinct topic names"],
-            id="duplicate-topic",
-        ),
-        pytest.param(
-            lambda: replace(c.population, district_topics=[TopicSpec("accreditation")]),
-            ["['accreditation']", "each topic for one type only"],
-            id="topic-for-both-types",
-        ),
-        pytest.param(
-            lambda: TopicSpec(name="Data Quality"),
-            ["population.topics.name='Data Quality'", "snake_case"],
+            ["population.types.district.topics='Data Quality'", "snake_case"],
             id="bad-topic-name",
         ),
         pytest.param(
-            lambda: replace(c.population, provinces=[ProvinceSpec("P", ["D", "E"], -1, "g")]),
-            ["population.provinces[P].hospitals=-1", ">= 0"],
-            id="negative-hospitals",
+            lambda: replace(
+                c.population,
+                types=with_type(c, "hospital", topics={"accreditation": TopicSpec(baseline_sd=-1)}),
+            ),
+            ["population.types.hospital.topics.accreditation.baseline_sd=-1", "[0, 50]"],
+            id="bad-topic-sd",
+        ),
+        pytest.param(
+            lambda: replace(c.population, types=with_type(c, "hospital", count=-2)),
+            ["population.types.hospital.count=-2", "[0, 1000000]"],
+            id="negative-count",
+        ),
+        pytest.param(
+            lambda: replace(c.population, types=with_type(c, "hospital", mentors=["clinic"])),
+            ["population.types.hospital.mentors", "['clinic']", "allowed ['district'"],
+            id="unknown-mentored-type",
+        ),
+        pytest.param(
+            lambda: replace(c.population, types=with_type(c, "hospital", name="{province}")),
+            ["population.types.hospital.name='{province}'", "{i}"],
+            id="names-not-unique",
+        ),
+        pytest.param(
+            lambda: replace(
+                c.population, provinces=[ProvinceSpec("P", ["D", "E"], "g", {"hospital": -1})]
+            ),
+            ["population.provinces[P].counts.hospital=-1", ">= 0"],
+            id="negative-province-count",
+        ),
+        pytest.param(
+            lambda: replace(c.population, provinces=[ProvinceSpec("P", "Huye", "g")]),
+            ["population.provinces[P].districts='Huye'", "a list of district names"],
+            id="districts-as-a-string",
         ),
     ]
 
@@ -289,8 +351,10 @@ def test_event_in_last_programme_month_and_groupless_events_are_accepted():
 
 
 def test_custom_topics_can_be_headline_topics(default_config):
-    topics = [TopicSpec("malaria", 50.0, 10.0, 0.0), TopicSpec("hiv", 70.0, 5.0, 0.0)]
-    pop = replace(default_config.population, district_topics=topics)
+    topics = {"malaria": TopicSpec(50.0, 10.0, 0.0), "hiv": TopicSpec(70.0, 5.0, 0.0)}
+    pop = replace(
+        default_config.population, types=with_type(default_config, "district", topics=topics)
+    )
     c = replace(
         default_config,
         population=pop,
@@ -298,14 +362,14 @@ def test_custom_topics_can_be_headline_topics(default_config):
         kickoff=replace(default_config.kickoff, goals_per_institution=2),
     )
     assert c.headline_topics == ["malaria"]
-    with pytest.raises(ConfigError, match=r"goals_per_institution=3 .* at most 2"):
+    with pytest.raises(ConfigError, match=r"goals_per_institution=3 .* at most 2.*'district'"):
         replace(c, kickoff=replace(c.kickoff, goals_per_institution=3))
 
 
 def test_a_population_of_districts_only_is_valid(default_config):
-    provinces = [replace(p, hospitals=0) for p in default_config.population.provinces]
+    provinces = [replace(p, counts={"hospital": 0}) for p in default_config.population.provinces]
     c = replace(default_config, population=replace(default_config.population, provinces=provinces))
-    assert sum(p.hospitals for p in c.population.provinces) == 0
+    assert {kind for _, kind, names in c.population.layout() if names} == {"district"}
 
 
 # --- bugs found while writing the suite (see the final report) --------------------------------

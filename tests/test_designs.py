@@ -21,8 +21,16 @@ def models(config, seeds=SEEDS):
 # --- the registry -----------------------------------------------------------------------------
 
 
-def test_registry_holds_the_six_documented_designs():
-    assert set(DESIGNS) == {"tpn", "pairwise", "hub", "random", "external_expert", "none"}
+def test_registry_holds_the_seven_documented_designs():
+    assert set(DESIGNS) == {
+        "tpn",
+        "pairwise",
+        "hub",
+        "random",
+        "external_expert",
+        "from_file",
+        "none",
+    }
     for name, cls in DESIGNS.items():
         assert issubclass(cls, NetworkDesign)
         assert cls.name == name
@@ -71,10 +79,12 @@ def test_every_tie_serves_a_goal_once_and_never_links_a_member_to_itself(make_co
 def test_design_choice_does_not_change_population_or_goals(make_config):
     for seed in SEEDS[:10]:
         runs = [TwinningModel(make_config(design=d), seed) for d in ALL]
+        kickoff_goals = [m for m in runs if not m.design.sets_goals]
+        for other in kickoff_goals[1:]:
+            np.testing.assert_array_equal(other.kickoff.goals, runs[0].kickoff.goals)
         for other in runs[1:]:
             np.testing.assert_array_equal(other.pop.capacity, runs[0].pop.capacity)
             np.testing.assert_array_equal(other.kickoff.observed, runs[0].kickoff.observed)
-            np.testing.assert_array_equal(other.kickoff.goals, runs[0].kickoff.goals)
 
 
 # --- external experts -------------------------------------------------------------------------
@@ -178,7 +188,7 @@ def test_pairwise_partners_are_fixed_one_per_institution(make_config):
 
 
 def test_pairwise_odd_group_puts_the_middle_member_with_the_strongest(make_config):
-    provinces = [sim.config.ProvinceSpec("P", ["A", "B", "C", "D"], 3, "P")]
+    provinces = [sim.config.ProvinceSpec("P", ["A", "B", "C", "D"], "P", {"hospital": 3})]
     events = [e for e in sim.config.tpn_events() if not e.group]
     config = make_config(
         design="pairwise",

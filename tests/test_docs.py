@@ -17,13 +17,14 @@ def documented_keys() -> dict[str, object]:
     """Dotted key -> default for every `param(...)` field (metadata has "range").
 
     The prefix is the class's `section` ClassVar; ScenarioConfig's own fields have none.
-    TopicSpec fields are per topic, so they are skipped.
+    Institution types and their topics are keyed by name (`nested`), so they are skipped here
+    and documented per type.
     """
     keys: dict[str, object] = {}
     for obj in vars(config_module).values():
         if not (isinstance(obj, type) and issubclass(obj, config_module.Validated)):
             continue
-        if obj in (config_module.Validated, config_module.TopicSpec):
+        if obj is config_module.Validated or obj.nested:
             continue
         for f in fields(obj):
             if "range" not in f.metadata:

@@ -356,13 +356,13 @@ def assert_bounded_history(m: TwinningModel) -> None:
 
 @pytest.mark.parametrize("config", extreme_configs())
 @pytest.mark.parametrize("design", ALL)
-def test_capacity_and_kpi_stay_in_range_under_extreme_parameters(config, design):
-    config = replace(config, network=replace(config.network, design=design))
+def test_capacity_and_kpi_stay_in_range_under_extreme_parameters(config, design, with_design):
+    config = with_design(config, design)
     for seed in range(4):
         assert_bounded_history(TwinningModel(config, seed).run())
 
 
-def test_capacity_and_kpi_stay_in_range_for_random_valid_configs():
+def test_capacity_and_kpi_stay_in_range_for_random_valid_configs(with_design):
     """Property check: 30 configurations drawn uniformly inside every learning/population range."""
     rng = np.random.default_rng(2024)
     base = ScenarioConfig()
@@ -383,8 +383,7 @@ def test_capacity_and_kpi_stay_in_range_for_random_valid_configs():
             if section == "kickoff":
                 values["goals_per_institution"] = int(rng.integers(1, 6))
             changes[section] = replace(obj, **values)
-        changes["network"] = replace(base.network, design=ALL[i % len(ALL)])
-        m = TwinningModel(replace(base, **changes), i).run()
+        m = TwinningModel(with_design(replace(base, **changes), ALL[i % len(ALL)]), i).run()
         assert_bounded_history(m)
 
 

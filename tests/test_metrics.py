@@ -196,7 +196,7 @@ def test_summarise_bottom_quartile_uses_the_weakest_quarter_of_each_type(default
 
 
 def test_headline_estimate_is_nan_when_nobody_can_choose_the_topic(make_config, default_config):
-    provinces = [replace(p, hospitals=0) for p in default_config.population.provinces]
+    provinces = [replace(p, counts={"hospital": 0}) for p in default_config.population.provinces]
     config = make_config(population={"provinces": provinces})
     m, twin = model_and_twin(config, 0)
     row = summarise(m, twin)

@@ -12,7 +12,7 @@ import pytest
 
 import sim
 from sim import ScenarioConfig, TwinningModel
-from sim.agents import District, ExternalExpert, Hospital
+from sim.agents import ExternalExpert, Institution
 from sim.config import EventKind, EventSpec, Mode, ScheduleConfig
 from sim.designs import DESIGNS
 from sim.run import replication_seeds, run_replication
@@ -148,13 +148,15 @@ def test_history_covers_kickoff_programme_and_followup(default_config):
 def test_agents_are_views_onto_the_state_arrays(default_config):
     m = TwinningModel(default_config, 2).run()
     by_type = m.agents_by_type
-    assert len(by_type[Hospital]) == 10 and len(by_type[District]) == 30
+    members = by_type[Institution]
+    kinds = members.groupby("kind").count()
+    assert kinds == {"hospital": 10, "district": 30}
     assert ExternalExpert not in by_type or len(by_type[ExternalExpert]) == 0
     capacity = m.capacity()
-    for agent in [*by_type[Hospital], *by_type[District]]:
+    for agent in members:
         i = agent.index
-        assert agent.name == m.pop.names[i]
-        assert agent.kind == ("hospital" if m.pop.kind[i] == 0 else "district")
+        assert agent.name == m.pop.names[i] and agent.id == m.pop.ids[i]
+        assert agent.kind == m.pop.kinds[m.pop.kind[i]]
         assert agent.motivation == m.motivation[i]
         assert set(agent.capacity) == {t for k, t in enumerate(m.pop.topics) if m.pop.applies[i, k]}
         for topic, value in agent.capacity.items():
@@ -163,7 +165,7 @@ def test_agents_are_views_onto_the_state_arrays(default_config):
         assert set(agent.partners) <= set(agent.goals)
         for teacher in agent.partners.values():
             assert teacher in m.pop.names and teacher != agent.name
-    names = [a.name for a in by_type[District]]
+    names = [a.name for a in members.select(lambda a: a.kind == "district")]
     assert "Gasabo district" in names and "Nyagatare district" in names
 
 

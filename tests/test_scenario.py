@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -27,9 +28,14 @@ EFFECTS = [
 ]
 
 
+EXAMPLE_PAIRS = Path(__file__).resolve().parent.parent / "configs/data/rwanda/pairs.csv"
+
+
 def scenario(design: str, replications: int) -> sim.Results:
+    """The default scenario under `design`; users' own pairs are the shipped Rwanda example."""
     config = sim.ScenarioConfig(replications=replications, seed=SEED)
-    config = replace(config, network=replace(config.network, design=design))
+    path = str(EXAMPLE_PAIRS) if DESIGNS[design].sets_goals else ""
+    config = replace(config, network=replace(config.network, design=design, path=path))
     logger = logging.getLogger("sim.run")
     level = logger.level
     logger.setLevel(logging.ERROR)

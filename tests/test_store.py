@@ -373,6 +373,7 @@ def test_every_module_is_either_model_code_or_presentation() -> None:
         "__init__",
         "__main__",
         "cli",
+        "export",
         "plots",
         "report",
         "paper",

@@ -105,7 +105,7 @@ def test_panel_has_one_row_per_run_month_institution_and_applicable_topic(small_
     key = ["run", "month", "institution", "topic"]
     assert not panel.duplicated(key).any()
     assert len(panel) == REPS * 31 * 40 * 5  # 40 members x their 5 topics, months 0..30
-    hospital_topics = {t.name for t in sim.config.hospital_topics()}
+    hospital_topics = set(sim.ScenarioConfig().population.types["hospital"].topics)
     is_hospital = panel["type"] == "hospital"
     assert panel.loc[is_hospital, "topic"].isin(hospital_topics).all()
     assert not panel.loc[~is_hospital, "topic"].isin(hospital_topics).any()
