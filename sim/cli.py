@@ -180,11 +180,12 @@ def job_overrides(
     return [own + job for job in jobs]
 
 
-def validate(overrides: list[str]) -> None:
+def validate(overrides: list[str]) -> ScenarioConfig:
     """Compose one job as Hydra will, build (so range-check) its ScenarioConfig, and check that
-    its budget pays for the design's fixed activities."""
-    cfg = compose(config_name="config", overrides=overrides)
-    check_budget(OmegaConf.to_object(cfg))
+    its budget pays for the design's fixed activities. Returns the config it built."""
+    config = OmegaConf.to_object(compose(config_name="config", overrides=overrides))
+    check_budget(config)
+    return config
 
 
 def one_line(error: Exception, overrides: list[str]) -> str:
