@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.config import ConfigError, CostConfig, EventKind, EventSpec, Mode, ScenarioConfig
-from sim.population import Population, build_population
-from sim.schedule import events_by_month
+from sim.population import Population
 
 CODESIGN_WORKSHOPS = 2  # one for hospitals, one for district teams (article, Table 1)
 
@@ -74,20 +73,6 @@ def visit_money(
             f"allowed 0 (no cap) or at least {fixed:g}"
         )
     return budget - fixed
-
-
-def check_budget(config: ScenarioConfig) -> None:
-    """Fail before a run starts if the budget cannot pay the design's fixed activities.
-
-    The fixed cost depends on the population's layout only, never on its random traits, so any
-    generator builds a population good enough to price it.
-    """
-    from sim.designs import DESIGNS  # late import: designs import the population module
-
-    design = DESIGNS[config.network.design]
-    if design.programme:
-        pop = build_population(config.population, np.random.default_rng(0))
-        visit_money(config, pop, events_by_month(config.schedule, pop.groups), design.peer_events)
 
 
 @dataclass

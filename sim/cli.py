@@ -195,20 +195,33 @@ def job_overrides(
     return [own + job for job in jobs]
 
 
-def validate(overrides: list[str]) -> None:
+def validate(overrides: list[str]) -> ScenarioConfig:
     """Compose one job as Hydra will, build (so range-check) its ScenarioConfig, and set up one
     model from it: that reads and validates the users' files and checks that the budget pays
-    for the design's fixed activities, exactly as the run will."""
-    cfg = compose(config_name="config", overrides=overrides)
-    TwinningModel(OmegaConf.to_object(cfg)).release()
+    for the design's fixed activities, exactly as the run will. Returns the config."""
+    config = OmegaConf.to_object(compose(config_name="config", overrides=overrides))
+    TwinningModel(config).release()
+    return config
 
 
 def scenario_config(overrides: list[str]) -> ScenarioConfig:
-    """One scenario composed from overrides as `tpn-sim` would, for the other command-line tools
-    (export, compare), with its users' files validated by setting up one model."""
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        validate(overrides)
-        return OmegaConf.to_object(compose(config_name="config", overrides=overrides))
+    """One scenario (not a sweep) composed and validated as `tpn-sim` would, for the other
+    command-line tools (export, compare); any problem is a one-line ConfigError."""
+    try:
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+            parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
+            parsed = parser.parse_overrides(overrides)
+            swept = [o.input_line for o in parsed if o.is_sweep_override()]
+            if swept:
+                raise ConfigError(f"{swept[0]} is a sweep: allowed one value per scenario")
+            base = compose("config", overrides, return_hydra_config=True)
+            if base.hydra.mode == RunMode.MULTIRUN:  # e.g. +experiment=designs
+                raise ConfigError(
+                    f"{shlex.join(overrides)} is a sweep: allowed one value per scenario"
+                )
+            return validate(overrides)
+    except (HydraException, OmegaConfBaseException, ValueError) as error:
+        raise ConfigError(one_line(error, overrides)) from None
 
 
 def one_line(error: Exception, overrides: list[str]) -> str:

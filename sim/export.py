@@ -15,10 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from hydra.errors import HydraException
-from omegaconf.errors import OmegaConfBaseException
 
-from sim.cli import one_line, scenario_config
+from sim.cli import scenario_config
 from sim.config import ConfigError
 from sim.inputs import TRAITS
 from sim.model import TwinningModel
@@ -123,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         config = scenario_config(args.overrides)
         seed = replication_seeds(config.seed, args.run + 1)[args.run]
         written = export(TwinningModel(config, seed).release(), Path(args.out))
-    except (HydraException, OmegaConfBaseException, ConfigError, ValueError, OSError) as error:
-        print(f"tpn-sim-export: error: {one_line(error, args.overrides)}", file=sys.stderr)
+    except (ConfigError, OSError) as error:
+        print(f"tpn-sim-export: error: {error}", file=sys.stderr)
         return 2
     print(f"replication {args.run} (seed {seed}) of the scenario written to:")
     for path in written:

@@ -28,9 +28,12 @@ def condition_groups(summary: pd.DataFrame, conditions: list[str]):
         yield dict(zip(conditions, values, strict=True)), rows
 
 
-def paired_margin(rows: pd.DataFrame, first: str, second: str, measure: str) -> tuple:
-    """Mean of `first` minus `second` over replications sharing a seed, with its 95% interval."""
-    wide = rows.pivot_table(index="seed", columns="design", values=measure)
+def paired_margin(
+    rows: pd.DataFrame, first: str, second: str, measure: str, by: str = "design"
+) -> tuple:
+    """Mean of `first` minus `second` (values of column `by`) over replications sharing a seed,
+    with its 95% interval; NaN where no seed has both values."""
+    wide = rows.pivot_table(index="seed", columns=by, values=measure, dropna=False)
     diff = (wide[first] - wide[second]).dropna()
     half = 1.96 * diff.std() / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
     return diff.mean(), diff.mean() - half, diff.mean() + half

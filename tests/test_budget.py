@@ -13,7 +13,7 @@ import pytest
 
 import sim
 from sim import ConfigError, TwinningModel
-from sim.budget import VisitRounds, budget_scale, check_budget, fixed_cost
+from sim.budget import VisitRounds, budget_scale, fixed_cost
 from sim.config import EventKind, EventSpec, Mode, ScheduleConfig
 from sim.designs import DESIGNS
 from sim.population import build_population
@@ -214,7 +214,7 @@ def test_budget_is_spent_to_within_one_visit_per_visitor(make_config, design, bu
 def test_no_programme_costs_nothing_whatever_the_budget(make_config):
     """Design none has no programme: a budget must neither be spent nor rejected."""
     config = with_budget(make_config, "none", 1, replications=2)
-    check_budget(config)
+    TwinningModel(config)
     results = sim.run_scenario(config)
     assert (results.summary["total_cost"] == 0).all()
     assert results.events.empty
@@ -281,15 +281,14 @@ def test_more_money_buys_more_learning(make_config, design):
 def test_budget_below_the_fixed_cost_is_rejected(make_config, design, fixed):
     """A budget that cannot pay the fixed activities must fail, naming key, value and design."""
     config = with_budget(make_config, design, fixed - 1)
-    for build in (TwinningModel, check_budget):
-        with pytest.raises(ConfigError) as error:
-            build(config)
-        message = str(error.value)
-        assert message.startswith(f"costs.budget={fixed - 1} ")
-        assert repr(design) in message
-        assert f"{fixed:,}" in message
+    with pytest.raises(ConfigError) as error:
+        TwinningModel(config)
+    message = str(error.value)
+    assert message.startswith(f"costs.budget={fixed - 1} ")
+    assert repr(design) in message
+    assert f"{fixed:,}" in message
     exact = with_budget(make_config, design, fixed, replications=1)
-    check_budget(exact)  # exactly the fixed cost: allowed, with no money for visits
+    TwinningModel(exact)  # exactly the fixed cost: allowed, with no money for visits
     results = sim.run_scenario(exact)
     assert results.summary["total_cost"].tolist() == [fixed]
     assert not results.events["event"].str.endswith("visit").any()
@@ -297,9 +296,9 @@ def test_budget_below_the_fixed_cost_is_rejected(make_config, design, fixed):
 
 def test_budget_between_the_designs_fixed_costs_splits_them(make_config):
     """The fixed cost is per design: experts hold no workshops, so they need less money."""
-    check_budget(with_budget(make_config, "external_expert", 40_000))
+    TwinningModel(with_budget(make_config, "external_expert", 40_000))
     with pytest.raises(ConfigError, match=re.escape("network.design='tpn'")):
-        check_budget(with_budget(make_config, "tpn", 40_000))
+        TwinningModel(with_budget(make_config, "tpn", 40_000))
 
 
 def test_command_line_rejects_a_budget_below_the_fixed_cost(tmp_path, tpn_sim):

@@ -379,6 +379,7 @@ def test_every_module_is_either_model_code_or_presentation() -> None:
         "paper",
         "calibration",
         "ranking",
+        "compare",
         "results",
     }
     assert modules - set(MODEL_MODULES) == presentation

@@ -1,0 +1,297 @@
+"""`tpn-sim-compare`: paired what-if comparisons, e.g. "what if we halved the exchange visits?"
+
+Every scenario runs with common random numbers: the baseline's root seed and replications, so
+replication r of each scenario has the same seed and, with the same population config, the same
+institutions. Differences are then taken seed by seed, which removes the between-population
+spread from their intervals and lets a small what-if show.
+
+    tpn-sim-compare [--set "COMMON OVERRIDES"] BASELINE ALT [ALT ...] [--out FILE.csv]
+
+Each scenario is one quoted string of Hydra overrides ("" or "default" for the default scenario);
+`--set` overrides apply to every scenario, and a scenario's own overrides win. For example:
+
+    tpn-sim-compare --set "replications=200" "" "schedule.exchange_visit_every=6" "network=pairwise"
+
+It prints a Markdown table (per scenario and outcome: mean with its 95% CI, and the paired
+difference from the baseline with its 95% CI), one sentence per alternative, then warnings;
+`--out` writes the table as CSV. Bad overrides stop it with one line and exit code 2.
+
+From Python: `compare(baseline, *alternatives)` with ScenarioConfig objects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shlex
+import sys
+import tempfile
+from dataclasses import dataclass, fields, is_dataclass
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from sim.cli import scenario_config
+from sim.config import ConfigError, ScenarioConfig
+from sim.ranking import paired_margin
+from sim.run import run_summaries
+from sim.tables import describe, markdown
+
+log = logging.getLogger(__name__)
+
+# Summary columns compared, with a label and unit for readers who do not know the column names.
+OUTCOMES = (
+    ("mean_effect", "effect in the chosen topics", "points"),
+    ("bottom_quartile_effect", "effect on the bottom quartile", "points"),
+    ("sustained_effect", "effect at the end of follow-up", "points"),
+    ("total_cost", "total cost", "USD"),
+    ("cost_per_point", "cost per point of effect", "USD/point"),
+)
+PAIRED_KEYS = ("seed", "replications")  # what common random numbers need to be equal
+UNEQUAL_COST = 0.05  # relative cost difference beyond which a comparison is not like for like
+SAME_MONEY = 0.005  # relative cost difference a sentence calls "the same money"
+
+
+@dataclass
+class Comparison:
+    """Paired outcomes of a baseline and its alternatives (see `compare`)."""
+
+    table: pd.DataFrame  # one row per (scenario, outcome): mean and CI, paired diff and CI
+    sentences: list[str]  # one plain-language line per alternative
+    warnings: list[str]  # alternatives compared at unequal cost
+    summary: pd.DataFrame  # every replication's summary row, with a `scenario` column
+
+    def to_markdown(self) -> str:
+        return markdown(self.table.drop(columns="outcome"))
+
+
+def config_changes(base: object, other: object, key: str = "") -> list[str]:
+    """`key=value` for every field of `other` that differs from `base`, recursing into nested
+    dataclasses and equal-length lists, e.g. ["network.design=pairwise"]."""
+    if is_dataclass(base) and type(base) is type(other):
+        return [
+            change
+            for f in fields(base)
+            for change in config_changes(
+                getattr(base, f.name), getattr(other, f.name), f"{key}.{f.name}".lstrip(".")
+            )
+        ]
+    if isinstance(base, list) and isinstance(other, list) and len(base) == len(other):
+        return [
+            change
+            for i, (a, b) in enumerate(zip(base, other, strict=True))
+            for change in config_changes(a, b, f"{key}[{i}]")
+        ]
+    return [] if base == other else [f"{key}={show(other)}"]
+
+
+def show(value: object) -> str:
+    """A config value as a user would type it: 220000 rather than 220000.0."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list) and any(is_dataclass(v) for v in value):
+        return f"[{len(value)} entries]"
+    return str(value)
+
+
+def scenario_names(configs: list[ScenarioConfig], names: list[str] | None) -> list[str]:
+    """Names for the table and sentences: `names` if given, else "baseline" and, for each
+    alternative, the config fields it changes."""
+    if names is None:
+        base = configs[0]
+        changed = [", ".join(config_changes(base, c)) or "same as baseline" for c in configs[1:]]
+        names = ["baseline", *changed]
+    if len(names) != len(configs):
+        raise ConfigError(
+            f"names has {len(names)} entries for {len(configs)} scenarios: allowed one per "
+            "scenario, the baseline first"
+        )
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"scenario name(s) {repeated} repeated: allowed distinct scenarios")
+    return list(names)
+
+
+def check_paired(configs: list[ScenarioConfig]) -> None:
+    """Refuse alternatives whose seeds differ from the baseline's: no longer a paired comparison."""
+    base = configs[0]
+    for i, config in enumerate(configs[1:], start=1):
+        for key in PAIRED_KEYS:
+            ours, theirs = getattr(base, key), getattr(config, key)
+            if ours != theirs:
+                raise ConfigError(
+                    f"{key}={theirs} in alternative {i} differs from the baseline's {key}={ours}: "
+                    "they must match for a paired comparison"
+                )
+
+
+def outcome_table(summary: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Per scenario and outcome: mean with its 95% CI, and the paired difference from the
+    baseline (names[0]) with its 95% CI."""
+    stats = describe(summary, by="scenario", measures=[column for column, _, _ in OUTCOMES])
+    rows = []
+    for name in names:
+        for column, label, unit in OUTCOMES:
+            s = stats.loc[(name, column)]
+            diff = (
+                (0.0, 0.0, 0.0)
+                if name == names[0]
+                else paired_margin(summary, name, names[0], column, by="scenario")
+            )
+            rows.append(
+                {"scenario": name, "outcome": column, "label": label, "unit": unit}
+                | {k: float(s[k]) for k in ("mean", "ci_low", "ci_high")}
+                | {"n": int(s["n"])}
+                | dict(zip(("diff", "diff_low", "diff_high"), map(float, diff), strict=True))
+            )
+    return pd.DataFrame(rows)
+
+
+def relative(cost: float, base: float) -> float:
+    """Relative difference of a cost from the baseline's (infinite from a baseline of 0)."""
+    if base:
+        return (cost - base) / base
+    return 0.0 if cost == base else float("inf")
+
+
+def money(cost: float, base: float) -> str:
+    """How a cost compares with the baseline's, in words."""
+    rel = relative(cost, base)
+    if abs(rel) <= SAME_MONEY:
+        return "the same money"
+    more = "more" if rel > 0 else "less"
+    return f"{more} money" if not base else f"{abs(rel):.0%} {more} money"
+
+
+def sentence(name: str, effect: pd.Series, cost: float, base: float) -> str:
+    """One line a planner can read: the paired effect difference and what it costs."""
+    line = (
+        f"{name}: {effect['diff']:+.2f} points [{effect['diff_low']:.2f}, "
+        f"{effect['diff_high']:.2f}] in the chosen topics for {money(cost, base)} "
+        f"({cost:,.0f} vs {base:,.0f} USD)"
+    )
+    return line + (", at unequal cost" if abs(relative(cost, base)) > UNEQUAL_COST else "")
+
+
+def cost_warning(name: str, cost: float, base: float) -> str:
+    """Why an unequal-cost comparison can mislead, and how to make it an equal-budget one."""
+    if not base:
+        advice = "the baseline costs nothing, so compare programmes with each other instead"
+    else:
+        budget = f"{float(f'{base:.3g}'):.0f}"
+        advice = f"to compare at equal budget, set costs.budget={budget} on every scenario"
+    return (
+        f"{name!r} costs {cost:,.0f} USD against the baseline's {base:,.0f}: the comparison is "
+        f"at unequal cost; {advice}"
+    )
+
+
+def read_out(table: pd.DataFrame, names: list[str]) -> tuple[list[str], list[str]]:
+    """A sentence per alternative, and a warning per alternative at unequal cost."""
+    cost = table[table["outcome"] == "total_cost"].set_index("scenario")["mean"]
+    effect = table[table["outcome"] == "mean_effect"].set_index("scenario")
+    base = cost[names[0]]
+    sentences = [sentence(n, effect.loc[n], cost[n], base) for n in names[1:]]
+    unequal = [n for n in names[1:] if abs(relative(cost[n], base)) > UNEQUAL_COST]
+    return sentences, [cost_warning(n, cost[n], base) for n in unequal]
+
+
+def compare(
+    baseline: ScenarioConfig,
+    *alternatives: ScenarioConfig,
+    names: list[str] | None = None,
+    progress: bool = False,
+) -> Comparison:
+    """Run the baseline and every alternative on the same seeds and compare them pair by pair.
+
+    `names` (one per scenario, the baseline first) default to "baseline" and each alternative's
+    changed config fields. Raises ConfigError if an alternative's seed or replications differ.
+    """
+    configs = [baseline, *alternatives]
+    check_paired(configs)
+    names = scenario_names(configs, names)
+    quiet = None if progress else True  # None: a bar on terminals only
+    parts = [
+        run_summaries(config).assign(scenario=name)
+        for name, config in tqdm(
+            zip(names, configs, strict=True), total=len(configs), desc="scenarios", disable=quiet
+        )
+    ]
+    summary = pd.concat(parts, ignore_index=True)
+    table = outcome_table(summary, names)
+    sentences, warnings = read_out(table, names)
+    for line in warnings:
+        log.warning(line)
+    return Comparison(table, sentences, warnings, summary)
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def split(text: str) -> list[str]:
+    """Overrides typed as one string, split as a shell would; "default" means none."""
+    try:
+        return [] if text == "default" else shlex.split(text)
+    except ValueError as error:
+        raise ConfigError(f"{text!r} is invalid: {error}") from None
+
+
+def compose_scenarios(common: str, scenarios: list[str]) -> list[ScenarioConfig]:
+    """Each scenario string (`--set` first, then its own overrides) as a ScenarioConfig."""
+    return [scenario_config(split(common) + split(s)) for s in scenarios]
+
+
+def write_csv(table: pd.DataFrame, out: Path) -> None:
+    """Write under a temporary name, then rename: a reader never sees a partial file."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        "w", dir=out.parent, prefix=f".{out.name}.", suffix=".partial", delete=False
+    ) as f:
+        table.to_csv(f, index=False)
+    os.replace(f.name, out)
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="tpn-sim-compare",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--set", default="", metavar='"OVERRIDES"', help="overrides for every scenario"
+    )
+    parser.add_argument(
+        "scenarios",
+        nargs="+",
+        metavar="SCENARIO",
+        help='the baseline, then the alternatives: quoted overrides each, "" for the default',
+    )
+    parser.add_argument("--out", type=Path, metavar="FILE.csv", help="write the table as CSV")
+    args = parser.parse_args(argv)
+    if len(args.scenarios) < 2:
+        parser.error("give a baseline and at least one alternative")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
+    log.disabled = True  # the report prints compare's warnings itself, after the table
+    try:
+        comparison = compare(*compose_scenarios(args.set, args.scenarios), progress=True)
+    except ConfigError as error:
+        print(f"tpn-sim-compare: error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        log.disabled = False
+    print(comparison.to_markdown(), "", *comparison.sentences, sep="\n")
+    for line in comparison.warnings:
+        print(f"warning: {line}")
+    if args.out:
+        write_csv(comparison.table, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
