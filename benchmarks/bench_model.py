@@ -45,12 +45,13 @@ def measure(make: Callable[[int], mesa.Model], seeds: int, repeats: int) -> tupl
 
 def scaled(config: ScenarioConfig, factor: int) -> ScenarioConfig:
     """The Rwanda network copied `factor` times per province (a synthetic large network)."""
+    hospitals = config.population.types["hospital"].count * factor
     provinces = [
         ProvinceSpec(
             p.name,
             [f"{d} {i + 1}" for i in range(factor) for d in p.districts],
-            p.hospitals * factor,
             p.event_group,
+            {"hospital": hospitals},
         )
         for p in config.population.provinces
     ]

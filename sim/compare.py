@@ -31,7 +31,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 
 import pandas as pd
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from sim.cli import scenario_config
 from sim.config import ConfigError, ScenarioConfig

@@ -293,12 +293,19 @@ class TwinningModel(mesa.Model):
         self.log(self.steps, event.kind.value, event.mode, event.group, count, unit)
 
     def workshop(self, members: np.ndarray, rate: float, capacity: np.ndarray) -> TieBatch:
-        """Participants learn, in their goal topics, from the best attending member of the type."""
-        attending = members[:, None] & self.pop.applies
-        best = np.where(attending, capacity, -1.0).argmax(axis=0)
+        """Participants learn, in their goal topics, from the best attending member of a type
+        that may mentor theirs (their own type, or one whose `mentors` lists it)."""
+        pop = self.pop
+        attending = members[:, None] & pop.applies
+        best = np.stack(  # (T, K): per learner type and topic, the best allowed attendee
+            [
+                np.where(attending & pop.may_teach[pop.kind, t][:, None], capacity, -1.0).argmax(0)
+                for t in range(len(pop.kinds))
+            ]
+        )
         keep = members[self.goal_learner]
         learner, topic = self.goal_learner[keep], self.goal_topic[keep]
-        teacher = best[topic]
+        teacher = best[pop.kind[learner], topic]
         resource = self.pop.resource
         fit = context_fit(resource[learner], resource[teacher], self.config.learning.fit_penalty)
         n = len(learner)
