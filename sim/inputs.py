@@ -42,11 +42,12 @@ def clear_cache() -> None:
     _cache.clear()
 
 
-def cached(path: str, key: tuple, read: Callable[[], object]) -> object:
-    """`read()` once per file content and `key` (what the validation depends on)."""
+def cached(setting: str, path: str, key: tuple, read: Callable[[], object]) -> object:
+    """`read()` once per file content and `key` (what the validation depends on); `setting`
+    names the configuration key that gave the path."""
     file = Path(path)
     if not file.is_file():
-        raise InputError(f"{path}: no such file: allowed the path of an existing file")
+        raise InputError(f"{setting}={path!r} is invalid: no such file; allowed an existing file")
     stat = file.stat()
     full = (str(file.resolve()), stat.st_size, stat.st_mtime_ns, *key)
     if full not in _cache:
@@ -236,7 +237,8 @@ def institutions_schema(cfg: PopulationConfig) -> pa.DataFrameSchema:
 
 def read_institutions(path: str, cfg: PopulationConfig) -> Institutions:
     """The institutions file at `path`, validated against the configured types and topics."""
-    return cached(path, (repr(cfg.types),), lambda: load_institutions(path, cfg))
+    read = lambda: load_institutions(path, cfg)  # noqa: E731
+    return cached("population.path", path, (repr(cfg.types),), read)
 
 
 def load_institutions(path: str, cfg: PopulationConfig) -> Institutions:
@@ -366,7 +368,8 @@ def read_pairs(
 ) -> Pairs:
     """The pairs file at `path`, checked against the population's members and types."""
     key = (hash(tuple(ids)), tuple(kinds), tuple(topics), may_teach.tobytes())
-    return cached(path, key, lambda: load_pairs(path, ids, kinds, kind, topics, applies, may_teach))
+    read = lambda: load_pairs(path, ids, kinds, kind, topics, applies, may_teach)  # noqa: E731
+    return cached("network.path", path, key, read)
 
 
 def load_pairs(
@@ -405,7 +408,8 @@ def load_pairs(
 def read_calendar(path: str, programme_months: int, groups: list[str]) -> list[EventSpec]:
     """The calendar file at `path` (CSV or YAML with month, kind, mode, group)."""
     key = (programme_months, tuple(groups))
-    return cached(path, key, lambda: load_calendar(path, programme_months, groups))
+    read = lambda: load_calendar(path, programme_months, groups)  # noqa: E731
+    return cached("schedule.path", path, key, read)
 
 
 def load_calendar(path: str, programme_months: int, groups: list[str]) -> list[EventSpec]:
