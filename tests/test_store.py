@@ -374,6 +374,8 @@ def test_every_module_is_either_model_code_or_presentation() -> None:
         "__main__",
         "cli",
         "plots",
+        "network_plot",
+        "outcomes",
         "report",
         "paper",
         "calibration",
