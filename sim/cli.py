@@ -33,7 +33,15 @@ from omegaconf.errors import OmegaConfBaseException
 
 from sim.config import ConfigError, ScenarioConfig
 from sim.model import TwinningModel
-from sim.results import code_hash, config_key, file_digests, is_complete, read_table, save
+from sim.results import (
+    code_hash,
+    config_key,
+    file_digests,
+    is_complete,
+    read_table,
+    save,
+    sweep_dirname,
+)
 from sim.run import run_scenario
 from sim.tables import describe
 
@@ -59,6 +67,9 @@ def run_dirname(override_dirname: str) -> str:
 
 
 OmegaConf.register_new_resolver("tpn.dirname", run_dirname, replace=True)
+# Cached: Hydra copies the sweep's resolver cache into every job, so each job gets the folder
+# named from the sweep's overrides, not from its own (hydra.overrides.task differs per job).
+OmegaConf.register_new_resolver("tpn.sweepname", sweep_dirname, replace=True, use_cache=True)
 
 
 def required(key: str, example: str) -> str:

@@ -10,13 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# Outcome measures a ranking can use, and whether a higher value is better.
-RANKED_MEASURES = {
-    "mean_effect": True,
-    "bottom_quartile_effect": True,
-    "sustained_effect": True,
-    "cost_per_point": False,
-}
+from sim.outcomes import OUTCOMES, axis_title, label
+
+# Outcome measures a ranking can use (whether more is better is declared in sim.outcomes).
+RANKED_MEASURES = ["mean_effect", "bottom_quartile_effect", "sustained_effect", "cost_per_point"]
 
 
 def condition_groups(summary: pd.DataFrame, conditions: list[str]):
@@ -47,7 +44,7 @@ def rank_designs(
 
     `none` is left out: its effect is zero by construction, so it would only rank last.
     """
-    higher = RANKED_MEASURES[measure]
+    higher = OUTCOMES[measure].higher_is_better
     programmes = summary[summary["design"] != "none"]
     rows = []
     for values, group in condition_groups(programmes, conditions):
@@ -75,7 +72,8 @@ def rank_designs(
 
 def ranking_overview(summary: pd.DataFrame, conditions: list[str]) -> pd.DataFrame:
     """Per condition and ranked measure: the leader with its margin over the runner-up, as text
-    ('tpn +2.1 [1.5, 2.7]'; '~' marks a lead whose interval includes 0)."""
+    ('tpn +2.1 [1.5, 2.7]'; '~' marks a lead whose interval includes 0). A table for readers:
+    conditions and measures are headed in words with units (sim.outcomes)."""
     parts = []
     for measure in (m for m in RANKED_MEASURES if m in summary):
         table = rank_designs(summary, conditions, measure)
@@ -86,15 +84,16 @@ def ranking_overview(summary: pd.DataFrame, conditions: list[str]) -> pd.DataFra
             f"[{r.margin_low:,.2f}, {r.margin_high:,.2f}]"
             for r in table.itertuples()
         ]
-        columns = {measure: text}
+        columns = {axis_title(measure): text}
         if not parts:  # the full order by the first measure, to see changes below the top
-            columns = {f"order by {measure}": table["ranking"]} | columns
+            columns = {f"order by {label(measure)}": table["ranking"]} | columns
         frame = table.assign(**columns)[conditions + list(columns)]
         parts.append(frame.set_index(conditions) if conditions else frame)
     if not parts:
         return pd.DataFrame()
     overview = pd.concat(parts, axis=1)
-    return overview.reset_index() if conditions else overview
+    overview = overview.reset_index() if conditions else overview
+    return overview.rename(columns={c: axis_title(c) for c in conditions})
 
 
 def leader_map(summary: pd.DataFrame, rows: str, columns: str, measure: str) -> pd.DataFrame:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,8 @@ TABLES = {
 }
 PARTIAL_PREFIX = ".partial-"
 SUPERSEDED = ".superseded"  # earlier complete runs of a folder, kept when a new run replaces them
+SWEEP_RECORD = "multirun.yaml"  # Hydra's record of a sweep, at the root of its folder
+SWEEP_NAME_LIMIT = 120  # characters; file systems allow 255 bytes per folder name
 
 
 # The modules whose code decides a run's tables; presentation and analysis modules are left
@@ -58,6 +61,19 @@ def code_hash() -> str:
     for name in MODEL_MODULES:
         digest.update((Path(__file__).parent / f"{name}.py").read_bytes())
     return digest.hexdigest()[:16]
+
+
+def sweep_dirname(task: Iterable[str], limit: int = SWEEP_NAME_LIMIT) -> str:
+    """Folder name of an ad-hoc sweep from its own command-line overrides, sweep syntax included
+    ('network=tpn,none+replications=2'), so the same sweep, re-run, resumes in its folder and
+    unrelated sweeps never share one. The order on the command line does not matter. Characters
+    unsafe in a path are replaced, and then, or when the name is too long, a hash of the
+    overrides is appended, so that two sweeps still never map to one name."""
+    raw = "+".join(sorted(task)) or "default"
+    safe = re.sub(r"[^A-Za-z0-9_.,=+-]", "_", raw)
+    if safe == raw and len(safe) <= limit:
+        return safe
+    return f"{safe[: limit - 9]}-{hashlib.sha256(raw.encode()).hexdigest()[:8]}"
 
 
 def config_key(config_yaml: str, code: str, inputs: dict[str, str] | None = None) -> str:
@@ -152,8 +168,13 @@ class StoredRun:
 
     def matches(self, selection: dict[str, object]) -> bool:
         """Whether the run was made with every override in `selection`."""
-        parameters = self.parameters
-        return all(k in parameters and parameters[k] == v for k, v in selection.items())
+        return made_with(self.parameters, selection)
+
+
+def made_with(parameters: dict[str, object], selection: dict[str, object]) -> bool:
+    """Whether `parameters` (a run's or a job's overrides) include every override in
+    `selection`."""
+    return all(k in parameters and parameters[k] == v for k, v in selection.items())
 
 
 def parse_overrides(overrides: list[str]) -> dict[str, object]:

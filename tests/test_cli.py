@@ -19,7 +19,7 @@ import yaml
 
 from sim import ScenarioConfig
 from sim.designs import DESIGNS
-from sim.results import code_hash, config_key, is_complete
+from sim.results import code_hash, config_key, is_complete, sweep_dirname
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 MANIFEST_KEYS = {
@@ -273,6 +273,10 @@ def test_unknown_key_error_names_the_value(tmp_path, tpn_sim) -> None:
 
 
 def test_glob_sweep_of_a_group_runs(tmp_path, tpn_sim) -> None:
+    """Its folder is named by the sweep's overrides, made safe ('(' and '*' replaced, a hash
+    added)."""
     done = tpn_sim("-m", "network=glob(t*)", "replications=1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert is_complete(tmp_path / "results" / "sweeps" / "network=tpn,replications=1")
+    (sweep,) = (tmp_path / "results" / "sweeps").iterdir()
+    assert sweep.name == sweep_dirname(["network=glob(t*)", "replications=1"])
+    assert is_complete(sweep / "network=tpn,replications=1")

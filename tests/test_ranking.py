@@ -12,6 +12,11 @@ import pytest
 from sim.ranking import leader_map, paired_margin, rank_designs, ranking_overview
 from sim.report import write_report
 
+# The overview is a table for readers: headed in words and units (sim.outcomes).
+ORDER = "order by programme effect in chosen topics"
+EFFECT = "programme effect in chosen topics (points)"
+COST = "cost per point gained (USD per point)"
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SEEDS = [101, 202, 303, 404, 505]
 # large differences between seeds (populations), small and constant ones between designs
@@ -163,26 +168,26 @@ def two_measures(effect: pd.DataFrame | None = None, **conditions) -> pd.DataFra
 def test_ranking_overview_without_conditions():
     """One row: the full order by mean_effect, then the leader's text per ranked measure."""
     overview = ranking_overview(two_measures(), [])
-    assert list(overview.columns) == ["order by mean_effect", "mean_effect", "cost_per_point"]
+    assert list(overview.columns) == [ORDER, EFFECT, COST]
     assert len(overview) == 1
     row = overview.iloc[0]
-    assert row["order by mean_effect"] == "tpn > pairwise > hub"
-    assert row["mean_effect"] == "tpn +1.00 [1.00, 1.00]"
-    assert row["cost_per_point"] == "pairwise +5.00 [5.00, 5.00]"
+    assert row[ORDER] == "tpn > pairwise > hub"
+    assert row[EFFECT] == "tpn +1.00 [1.00, 1.00]"
+    assert row[COST] == "pairwise +5.00 [5.00, 5.00]"
 
 
 def test_ranking_overview_marks_an_unclear_lead_with_a_tilde():
     """A lead whose interval includes 0 must be marked '~', and only such a lead."""
     diff = np.array([3.0, -2.0, 1.0, -1.0, 0.5])  # mean 0.3, interval about [-1.6, 2.2]
     overview = ranking_overview(summary({"tpn": BASE + diff, "hub": BASE}), [])
-    text = overview.iloc[0]["mean_effect"]
+    text = overview.iloc[0][EFFECT]
     match = TEXT.match(text)
     assert match, text
     best, tilde, margin, low, high = match.groups()
     assert (best, tilde, margin) == ("tpn", "~", "+0.30")
     half = 1.96 * diff.std(ddof=1) / np.sqrt(len(diff))
     assert (float(low), float(high)) == pytest.approx((0.3 - half, 0.3 + half), abs=0.005)
-    clear = ranking_overview(paired_designs(), []).iloc[0]["mean_effect"]
+    clear = ranking_overview(paired_designs(), []).iloc[0][EFFECT]
     assert "~" not in clear
 
 
@@ -192,26 +197,26 @@ def test_ranking_overview_with_conditions():
     hub_leads = summary({"pairwise": BASE, "tpn": BASE + 1.0, "hub": BASE + 3.0})
     wide = two_measures(hub_leads, **{SPREAD: 1.5})
     overview = ranking_overview(pd.concat([narrow, wide], ignore_index=True), [SPREAD])
-    assert list(overview.columns) == [
-        SPREAD,
-        "order by mean_effect",
-        "mean_effect",
-        "cost_per_point",
-    ]
-    assert overview[SPREAD].tolist() == [0.5, 1.5]
-    assert overview["order by mean_effect"].iloc[0] == "tpn > pairwise > hub"
-    assert overview["order by mean_effect"].iloc[1] == "hub > tpn > pairwise"
-    assert overview["mean_effect"].iloc[0] == "tpn +1.00 [1.00, 1.00]"
-    assert overview["mean_effect"].iloc[1] == "hub +2.00 [2.00, 2.00]"
-    assert overview["cost_per_point"].tolist() == ["pairwise +5.00 [5.00, 5.00]"] * 2
+    spread = "pre-existing capacity spread (multiplier of baseline sd)"
+    assert list(overview.columns) == [spread, ORDER, EFFECT, COST]
+    assert overview[spread].tolist() == [0.5, 1.5]
+    assert overview[ORDER].iloc[0] == "tpn > pairwise > hub"
+    assert overview[ORDER].iloc[1] == "hub > tpn > pairwise"
+    assert overview[EFFECT].iloc[0] == "tpn +1.00 [1.00, 1.00]"
+    assert overview[EFFECT].iloc[1] == "hub +2.00 [2.00, 2.00]"
+    assert overview[COST].tolist() == ["pairwise +5.00 [5.00, 5.00]"] * 2
 
 
 def test_ranking_overview_uses_only_the_measures_present():
     """Measures missing from the summary get no column; the order is by the first one present."""
     rows = summary({"tpn": BASE + 1, "hub": BASE}, measure="sustained_effect")
     overview = ranking_overview(rows, [])
-    assert list(overview.columns) == ["order by sustained_effect", "sustained_effect"]
-    assert overview.iloc[0]["sustained_effect"] == "tpn +1.00 [1.00, 1.00]"
+    sustained = "programme effect at the end of follow-up (points)"
+    assert list(overview.columns) == [
+        "order by programme effect at the end of follow-up",
+        sustained,
+    ]
+    assert overview.iloc[0][sustained] == "tpn +1.00 [1.00, 1.00]"
     assert ranking_overview(summary({"tpn": BASE}), []).empty
 
 

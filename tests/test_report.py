@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from sim.outcomes import axis_title, is_money
 from sim.results import load
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURES = ["trajectories", "estimator", "cost_vs_gain"]
-CELL = re.compile(r"^(-?[\d,]+\.\d\d) \[(-?[\d,]+\.\d\d), (-?[\d,]+\.\d\d)\]$")
+NUMBER = r"-?[\d,]+(?:\.\d\d)?"  # 2 decimals, whole dollars for money
+CELL = re.compile(rf"^({NUMBER}) \[({NUMBER}), ({NUMBER})\]$")
 GRID = ["population.leadership_mean=0.4,0.8", "population.capacity_spread=0.5,1.5"]
 
 
 def sweep(cwd: Path, tpn_sim, *args: str) -> Path:
+    """Run `tpn-sim -m <args>` in `cwd`; the sweep's own folder under results/sweeps/."""
     done = tpn_sim("-m", *args, cwd=cwd)
     assert done.returncode == 0, done.stderr
-    return cwd / "results" / "sweeps"
+    (folder,) = (cwd / "results" / "sweeps").iterdir()
+    return folder
 
 
 def report_table(text: str) -> tuple[list[str], dict[str, list[str]]]:
@@ -43,11 +48,12 @@ def number(text: str) -> float:
 def designs(
     tmp_path_factory, tpn_sim, tpn_sim_report
 ) -> tuple[Path, Path, subprocess.CompletedProcess, Path]:
-    """A design sweep (tpn, none; 3 replications) and its report in the default place."""
+    """A design sweep (tpn, none; 3 replications) and its report, made from the folder above
+    the sweep's, in the default place."""
     cwd = tmp_path_factory.mktemp("report-designs")
     folder = sweep(cwd, tpn_sim, "network=tpn,none", "replications=3")
     done = tpn_sim_report("results/sweeps", cwd=cwd)
-    return folder, folder / "report", done, cwd
+    return folder, cwd / "results" / "sweeps" / "report", done, cwd
 
 
 @pytest.fixture(scope="module")
@@ -89,41 +95,50 @@ def test_heatmap_only_for_a_two_parameter_grid(designs, grid) -> None:
 
 
 def test_report_table_has_a_row_per_scenario_with_intervals(designs) -> None:
+    """Rows are named by the varied value under a header in words; measures are headed in
+    words with units, money in whole dollars."""
     folder, out, _, _ = designs
     text = (out / "report.md").read_text()
-    assert "2 scenario(s); varied: network." in text
+    assert "2 scenario(s); varied: network design (`network`)." in text
+    assert "missing" not in text
     header, rows = report_table(text)
-    assert header[:2] == ["scenario", "replications"]
-    assert {"mean_effect", "accreditation_estimate", "cbhi_coverage_estimate", "total_cost"} <= set(
-        header
-    )
-    assert set(rows) == {"network=tpn", "network=none"}
+    assert header[:2] == ["network design", "replications"]
+    measures = {axis_title(m): m for m in load(folder).columns}
+    assert {
+        "programme effect in chosen topics (points)",
+        "accreditation: article's estimator, choosers minus others (points)",
+        "CBHI coverage: article's estimator, choosers minus others (points)",
+        "total cost (USD)",
+        "cost per point gained (USD per point)",
+    } <= set(header)
+    assert set(rows) == {"tpn", "none"}
     summary = load(folder)
-    for label, cells in rows.items():
+    for design, cells in rows.items():
         assert cells[0] == "3"
-        design = label.removeprefix("network=")
-        for measure, cell in zip(header[2:], cells[1:], strict=True):
+        for title, cell in zip(header[2:], cells[1:], strict=True):
+            measure = measures[title]
             if (design, measure) == ("none", "cost_per_point"):  # no cost, no effect
                 assert cell == "nan [nan, nan]"
                 continue
             match = CELL.match(cell)
-            assert match, f"{label} {measure}: {cell!r}"
+            assert match, f"{design} {measure}: {cell!r}"
             mean, low, high = (number(g) for g in match.groups())
-            assert low <= mean <= high, (label, measure, cell)
+            assert low <= mean <= high, (design, measure, cell)
             expected = summary.loc[summary["network"] == design, measure].mean()
-            assert match.group(1) == f"{expected:,.2f}", (label, measure)
+            digits = 0 if is_money(measure) else 2
+            assert match.group(1) == f"{expected:,.{digits}f}", (design, measure)
 
 
 def test_grid_report_rows_name_both_parameters(grid) -> None:
     out = grid[1]
     text = (out / "report.md").read_text()
-    assert "4 scenario(s); varied: population.capacity_spread, population.leadership_mean." in text
-    _, rows = report_table(text)
-    assert set(rows) == {
-        f"population.capacity_spread={c}, population.leadership_mean={lead}"
-        for c in (0.5, 1.5)
-        for lead in (0.4, 0.8)
-    }
+    assert (
+        "4 scenario(s); varied: pre-existing capacity spread (`population.capacity_spread`), "
+        "leadership engagement (`population.leadership_mean`)."
+    ) in text
+    header, rows = report_table(text)
+    assert header[0] == "pre-existing capacity spread, leadership engagement"
+    assert set(rows) == {f"{c}, {lead}" for c in (0.5, 1.5) for lead in (0.4, 0.8)}
     assert all(cells[0] == "2" for cells in rows.values())
 
 
@@ -180,7 +195,7 @@ def test_ranking_ignores_design_keys_and_root_seeds(tmp_path, tpn_sim, tpn_sim_r
     assert done.returncode == 0, done.stderr
     ranking = (folder / "report" / "report.md").read_text().split("## Ranking of designs")[1]
     header, rows = report_table(ranking)
-    assert header[0] == "order by mean_effect"
+    assert header[0] == "order by programme effect in chosen topics"
     assert len(rows) == 1  # no condition: one row ranking the two designs
     assert "nan" not in ranking
 
@@ -201,3 +216,22 @@ def test_many_scenarios_leave_out_per_scenario_curves_and_their_stale_files(
     assert "left out beyond 1 scenarios" in text
     assert not list(out.glob("trajectories.*")) and not list(out.glob("estimator.*"))
     assert (out / "cost_vs_gain.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_report_of_an_incomplete_sweep_says_which_jobs_are_missing(
+    tmp_path, tpn_sim, tpn_sim_report
+) -> None:
+    """Hydra's record of the sweep (multirun.yaml) gives the jobs it was asked for: one whose
+    folder is gone is named at the top of report.md and in a warning on stderr; selecting only
+    complete jobs with --only leaves nothing missing."""
+    folder = sweep(tmp_path, tpn_sim, "network=tpn,none,random", "replications=1")
+    shutil.rmtree(folder / "network=none,replications=1")
+    done = tpn_sim_report(str(folder), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    message = "1 of 3 jobs missing: network=none,replications=1"
+    assert done.stderr == f"tpn-sim-report: warning: {message}\n"
+    lines = (folder / "report" / "report.md").read_text().splitlines()
+    assert lines[2] == f"**Incomplete: {message}.**"
+    done = tpn_sim_report(str(folder), "--only", "network=tpn", "--out", "tpn", cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr == ""
+    assert "missing" not in (tmp_path / "tpn" / "report.md").read_text()

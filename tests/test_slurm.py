@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.results import is_complete
+from sim.results import is_complete, sweep_dirname
 
 pytestmark = pytest.mark.slurm
 
@@ -113,7 +113,7 @@ def test_sweep_runs_as_slurm_job_array_with_serial_results(tmp_path: Path) -> No
     serial_dir = tmp_path / "serial"
     cluster_dir.mkdir()
     serial_dir.mkdir()
-    sweeps = cluster_dir / "results" / "sweeps"
+    sweeps = cluster_dir / "results" / "sweeps" / sweep_dirname(SWEEP)
 
     try:
         done = run_sweep(cluster_dir, *SLURM)
@@ -151,6 +151,7 @@ def test_sweep_runs_as_slurm_job_array_with_serial_results(tmp_path: Path) -> No
     serial = run_sweep(serial_dir)
     assert serial.returncode == 0, f"serial sweep failed:\n{serial.stderr[-3000:]}"
     for name in JOBS:
-        expected = pd.read_csv(serial_dir / "results" / "sweeps" / name / "summary.csv")
+        serial_sweep = serial_dir / "results" / "sweeps" / sweep_dirname(SWEEP)
+        expected = pd.read_csv(serial_sweep / name / "summary.csv")
         actual = pd.read_csv(sweeps / name / "summary.csv")
         pd.testing.assert_frame_equal(actual, expected, obj=f"{name}/summary.csv")

@@ -375,6 +375,8 @@ def test_every_module_is_either_model_code_or_presentation() -> None:
         "cli",
         "export",
         "plots",
+        "network_plot",
+        "outcomes",
         "report",
         "paper",
         "calibration",

@@ -1,5 +1,6 @@
-"""Sweeps (`tpn-sim -m ...`): job folders, serial = parallel, named experiments, and a sweep
-killed half-way that resumes without recomputing its finished jobs.
+"""Sweeps (`tpn-sim -m ...`): a folder per sweep named by its overrides, job folders, serial =
+parallel, named experiments, and a sweep killed half-way that resumes without recomputing its
+finished jobs.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import pandas as pd
 import pytest
 
 from sim.designs import DESIGNS
-from sim.results import PARTIAL_PREFIX, is_complete, load, read_manifest, runs
+from sim.report import missing_jobs
+from sim.results import PARTIAL_PREFIX, is_complete, load, read_manifest, runs, sweep_dirname
 
 SWEEP = ["-m", "network=tpn,none", "replications=2"]
+SWEEP_FOLDER = "network=tpn,none+replications=2"  # results/sweeps/<the sweep's own overrides>
 JOBS = ["network=none,replications=2", "network=tpn,replications=2"]
 BIN = Path(sys.executable).parent
 
@@ -32,7 +35,7 @@ def parallel_sweep(tmp_path_factory, tpn_sim) -> tuple[Path, subprocess.Complete
     cwd = tmp_path_factory.mktemp("parallel")
     done = tpn_sim(*SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=cwd)
     assert done.returncode == 0, done.stderr
-    return cwd / "results" / "sweeps", done
+    return cwd / "results" / "sweeps" / SWEEP_FOLDER, done
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +43,7 @@ def serial_sweep(tmp_path_factory, tpn_sim) -> tuple[Path, subprocess.CompletedP
     cwd = tmp_path_factory.mktemp("serial")
     done = tpn_sim(*SWEEP, "hydra/launcher=basic", cwd=cwd)
     assert done.returncode == 0, done.stderr
-    return cwd / "results" / "sweeps", done
+    return cwd / "results" / "sweeps" / SWEEP_FOLDER, done
 
 
 @pytest.mark.parametrize("which", ["parallel_sweep", "serial_sweep"])
@@ -56,8 +59,11 @@ def test_sweep_writes_one_complete_folder_per_job(request, which: str, result_fi
         design = job.split(",")[0].removeprefix("network=")
         assert manifest["design"] == design
         assert sorted(manifest["overrides"]) == sorted(job.split(","))
-        assert f"results/sweeps/{job}: design '{design}', 2 replications" in done.stdout
-    assert not (root.parent / "runs").exists()  # a sweep writes no single-run folder
+        assert f"results/sweeps/{SWEEP_FOLDER}/{job}: design '{design}', 2 replications" in (
+            done.stdout
+        )
+    assert [p.name for p in root.parent.iterdir()] == [SWEEP_FOLDER]  # whatever the launcher
+    assert not (root.parent.parent / "runs").exists()  # a sweep writes no single-run folder
 
 
 def test_parallel_sweep_ran_on_joblib(parallel_sweep) -> None:
@@ -82,6 +88,47 @@ def test_serial_and_parallel_sweeps_are_identical(parallel_sweep, serial_sweep, 
                 check_exact=True,
             )
     pd.testing.assert_frame_equal(load(parallel, table), load(serial, table), check_exact=True)
+
+
+def test_sweep_folder_name_is_the_sweeps_own_overrides() -> None:
+    """Deterministic and independent of the order on the command line; where characters had
+    to be replaced or the name cut, a hash of the overrides keeps different sweeps apart."""
+    assert sweep_dirname(["network=tpn,none", "replications=2"]) == SWEEP_FOLDER
+    assert sweep_dirname(["replications=2", "network=tpn,none"]) == SWEEP_FOLDER
+    assert sweep_dirname([]) == "default"
+    glob, brackets = sweep_dirname(["network=glob(t*)"]), sweep_dirname(["network=glob[t*]"])
+    assert glob.startswith("network=glob_t__-") and brackets.startswith("network=glob_t__-")
+    assert glob != brackets and "/" not in sweep_dirname(["x=a/b"])
+    long = [f"learning.peer_contact_rate={v}" for v in ("0.1,0.2,0.3", "0.4")] * 20
+    assert len(sweep_dirname(long)) == 120
+    assert sweep_dirname(long) != sweep_dirname(long[:-1])
+
+
+def test_each_sweep_gets_its_own_folder_and_resumes_there(tmp_path, tpn_sim) -> None:
+    """Two unrelated sweeps in one place never mix; the same sweep again (overrides in another
+    order) finds its finished jobs and skips them."""
+    first = tpn_sim("-m", "network=tpn,none", "replications=1", cwd=tmp_path)
+    second = tpn_sim("-m", "network=tpn", "seed=1,2", "replications=1", cwd=tmp_path)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    sweeps = tmp_path / "results" / "sweeps"
+    folders = {
+        "network=tpn,none+replications=1": [
+            "network=none,replications=1",
+            "network=tpn,replications=1",
+        ],
+        "network=tpn+replications=1+seed=1,2": [
+            "network=tpn,replications=1,seed=1",
+            "network=tpn,replications=1,seed=2",
+        ],
+    }
+    assert job_folders(sweeps) == sorted(folders)
+    for folder, jobs in folders.items():
+        assert job_folders(sweeps / folder) == jobs
+        assert (sweeps / folder / "multirun.yaml").is_file()
+    again = tpn_sim("-m", "replications=1", "network=tpn,none", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count(": skipped") == 2
+    assert job_folders(sweeps) == sorted(folders)
 
 
 def test_named_experiment_writes_its_own_sweep_folder(tmp_path, tpn_sim) -> None:
@@ -111,6 +158,13 @@ def test_named_experiment_writes_its_own_sweep_folder(tmp_path, tpn_sim) -> None
     assert (programme["total_cost"] > programme["costs.budget"] - 6000).all()
     assert (summary.loc[summary["network"] == "none", "total_cost"] == 0).all()
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["designs"]
+    # the study's record expands to all 18 jobs, so a report can tell when one is missing
+    assert missing_jobs(root, {}) == ([], 18)
+    (root / expected[0] / "manifest.json").unlink()
+    assert missing_jobs(root, {}) == (
+        ["+experiment=designs,costs.budget=110000.0,network=external_expert,replications=1"],
+        18,
+    )
 
 
 # --- killed half-way, then resumed --------------------------------------------------------------
@@ -153,7 +207,7 @@ def partials(root: Path) -> list[Path]:
 
 @pytest.mark.slow
 def test_killed_sweep_resumes_without_recomputing(tmp_path, tpn_sim) -> None:
-    root = tmp_path / "results" / "sweeps"
+    root = tmp_path / "results" / "sweeps" / sweep_dirname(KILL_SWEEP[1:])
     folders = {d: root / f"network={d},replications=200" for d in KILL_DESIGNS}
     proc = start(KILL_SWEEP, tmp_path)
     try:
