@@ -26,8 +26,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)  ## timings against Mesa's virus_on_network example
+bench: $(STAMP)  ## timings against Mesa's virus_on_network example, and of users' files
 	$(BIN)/python benchmarks/bench_model.py
+	$(BIN)/python benchmarks/bench_inputs.py
 
 lock: $(STAMP)  ## re-pin requirements.lock to what the venv holds
 	{ echo "# Exact versions for Python 3.11 (runtime and dev). Regenerate with: make lock"; \
