@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,8 +12,10 @@ import pandas as pd
 import pytest
 
 import sim
+from sim.cli import scenario_config
 from sim.config import ConfigError, ScenarioConfig
 from sim.export import export
+from sim.export import main as export_main
 from sim.inputs import InputError
 from sim.model import TwinningModel
 from sim.run import replication_seeds, run_pair
@@ -102,11 +105,15 @@ def test_exported_pairs_load_back_to_identical_results(exported) -> None:
     assert same(original, summary(loaded, seed))
 
 
-def test_the_shipped_rwanda_files_are_what_the_exporter_writes(exported) -> None:
-    folder, _ = exported
+@pytest.mark.parametrize(
+    ("folder", "overrides"),
+    [("rwanda", []), ("rwanda_with_health_centres", ["population=rwanda_with_health_centres"])],
+)
+def test_the_shipped_examples_are_what_the_exporter_writes(tmp_path, folder, overrides) -> None:
+    assert export_main(["--out", str(tmp_path), *overrides]) == 0
     for name in ("institutions.csv", "pairs.csv", "calendar.csv"):
-        shipped = pd.read_csv(RWANDA / name, dtype=str, keep_default_na=False)
-        written = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+        shipped = pd.read_csv(DATA / folder / name, dtype=str, keep_default_na=False)
+        written = pd.read_csv(tmp_path / name, dtype=str, keep_default_na=False)
         pd.testing.assert_frame_equal(shipped, written)
 
 
@@ -141,15 +148,7 @@ def test_left_out_values_are_drawn_and_the_run_says_which(tmp_path, caplog) -> N
 
 
 def test_health_centres_join_and_learn_from_hospitals_in_shared_topics() -> None:
-    from hydra import compose, initialize_config_dir
-
-    from sim.cli import CONFIG_DIR
-
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("config", overrides=["population=rwanda_with_health_centres"])
-    from omegaconf import OmegaConf
-
-    config = OmegaConf.to_object(cfg)
+    config = scenario_config(["population=rwanda_with_health_centres"])
     m = TwinningModel(config, 4)
     kinds = pd.Series([m.pop.kinds[k] for k in m.pop.kind]).value_counts().to_dict()
     assert kinds == {"health_centre": 60, "district": 30, "hospital": 10}
@@ -476,3 +475,17 @@ def test_an_edited_input_file_is_a_new_run(tmp_path, tpn_sim) -> None:
     edited = tpn_sim(*args, cwd=tmp_path)
     assert edited.returncode == 0 and "skipped" not in edited.stdout
     assert list((tmp_path / "results" / "runs" / ".superseded").iterdir())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["learning.peer_contact_rate=-1"], ["network=tpn,hub"], ["--run", "100000"]],
+    ids=["bad-value", "sweep", "bad-run"],
+)
+def test_export_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path, capsys, args) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) if args[0] == "--run" else nullcontext():
+        assert export_main(["--out", str(out), *args]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 or "usage:" in lines[0], lines
+    assert "error" in lines[-1] and not out.exists()
