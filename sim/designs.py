@@ -231,9 +231,7 @@ class OwnPairs(NetworkDesign):
 
     def build(self, ctx: DesignContext) -> Ties:
         pop = ctx.pop
-        pairs = read_pairs(
-            ctx.network.path, pop.ids, pop.kinds, pop.kind, pop.topics, pop.applies, pop.may_teach
-        )
+        pairs = read_pairs(ctx.network.path, pop)
         row, topic = self.expand(pop.applies, pairs)
         learner, mentor = pairs.learner[row], pairs.teacher[row]
         obs = ctx.kickoff.observed

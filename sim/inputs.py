@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,9 @@ import yaml
 from pandera.errors import SchemaError, SchemaErrors
 
 from sim.config import ConfigError, EventKind, EventSpec, Mode, PopulationConfig
+
+if TYPE_CHECKING:  # the population module reads institutions files through this one
+    from sim.population import Population
 
 log = logging.getLogger(__name__)
 
@@ -357,36 +361,20 @@ def pairs_schema(
     )
 
 
-def read_pairs(
-    path: str,
-    ids: list[str],
-    kinds: list[str],
-    kind: np.ndarray,
-    topics: list[str],
-    applies: np.ndarray,
-    may_teach: np.ndarray,
-) -> Pairs:
+def read_pairs(path: str, pop: Population) -> Pairs:
     """The pairs file at `path`, checked against the population's members and types."""
-    key = (hash(tuple(ids)), tuple(kinds), tuple(topics), may_teach.tobytes())
-    read = lambda: load_pairs(path, ids, kinds, kind, topics, applies, may_teach)  # noqa: E731
-    return cached("network.path", path, key, read)
+    key = (hash(tuple(pop.ids)), tuple(pop.kinds), tuple(pop.topics), pop.may_teach.tobytes())
+    return cached("network.path", path, key, lambda: load_pairs(path, pop))
 
 
-def load_pairs(
-    path: str,
-    ids: list[str],
-    kinds: list[str],
-    kind: np.ndarray,
-    topics: list[str],
-    applies: np.ndarray,
-    may_teach: np.ndarray,
-) -> Pairs:
+def load_pairs(path: str, pop: Population) -> Pairs:
+    ids, kinds, kind, topics = pop.ids, pop.kinds, pop.kind, pop.topics
     kind_of = dict(zip(ids, (kinds[k] for k in kind), strict=True))
     type_topics = {
-        kinds[k]: {topics[t] for t in np.flatnonzero(applies[kind == k].any(axis=0))}
+        kinds[k]: {topics[t] for t in np.flatnonzero(pop.applies[kind == k].any(axis=0))}
         for k in np.unique(kind)
     } | {"": set()}
-    teaches = {(kinds[a], kinds[b]) for a, b in zip(*np.nonzero(may_teach), strict=True)}
+    teaches = {(kinds[a], kinds[b]) for a, b in zip(*np.nonzero(pop.may_teach), strict=True)}
     schema = pairs_schema(ids, kinds, topics, kind_of, type_topics, teaches)
     raw = read_text_table(path)
     raw["both_ways"] = raw.get("both_ways", pd.Series("", raw.index)).str.lower()
