@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # the population module reads institutions files through this
 log = logging.getLogger(__name__)
 
 TRAITS = ("resource", "leadership", "motivation", "time")
-REQUIRED = ("id", "name", "type", "province")
 BOOLEAN = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False, "": False}
 _cache: dict[tuple, object] = {}
 
@@ -66,16 +65,20 @@ def read_text_table(path: str) -> pd.DataFrame:
         if file.suffix.lower() in (".yaml", ".yml"):
             frame = yaml_frame(path, yaml.safe_load(file.read_text(encoding="utf-8")))
         else:
-            frame = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8")
+            frame = pd.read_csv(
+                file, dtype=str, keep_default_na=False, encoding="utf-8", skip_blank_lines=False
+            )
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file is empty: allowed a header line and rows") from None
     except (UnicodeDecodeError, pd.errors.ParserError, yaml.YAMLError) as error:
         reason = str(error).strip().splitlines()[0]
         raise InputError(f"{path}: not a readable CSV/YAML file ({reason})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.apply(lambda column: column.str.strip())
+    frame = frame[(frame != "").any(axis=1)]  # blank lines: skipped, but still counted
     if frame.empty:
         raise InputError(f"{path}: the file has a header but no rows: allowed at least one row")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.apply(lambda column: column.str.strip())
+    return frame
 
 
 def yaml_frame(path: str, data: object) -> pd.DataFrame:

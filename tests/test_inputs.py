@@ -489,3 +489,12 @@ def test_export_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path, capsy
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 or "usage:" in lines[0], lines
     assert "error" in lines[-1] and not out.exists()
+
+
+def test_lines_are_counted_as_in_the_file_blank_lines_included(tmp_path) -> None:
+    path = tmp_path / "institutions.csv"
+    lines = (RWANDA / "institutions.csv").read_text().splitlines()
+    lines[2] = lines[2].replace(",hospital,", ",clinic,")  # the second member
+    path.write_text("\n".join([lines[0], "", *lines[1:]]) + "\n")  # after a blank line 2: line 4
+    with pytest.raises(InputError, match=r"line 4, column 'type': value 'clinic'"):
+        TwinningModel(from_files(institutions=path), 0)
