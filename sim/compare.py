@@ -35,19 +35,20 @@ from tqdm.auto import tqdm
 
 from sim.cli import scenario_config
 from sim.config import ConfigError, ScenarioConfig
+from sim.outcomes import label, unit
 from sim.ranking import paired_margin
 from sim.run import run_summaries
 from sim.tables import describe, markdown
 
 log = logging.getLogger(__name__)
 
-# Summary columns compared, with a label and unit for readers who do not know the column names.
-OUTCOMES = (
-    ("mean_effect", "effect in the chosen topics", "points"),
-    ("bottom_quartile_effect", "effect on the bottom quartile", "points"),
-    ("sustained_effect", "effect at the end of follow-up", "points"),
-    ("total_cost", "total cost", "USD"),
-    ("cost_per_point", "cost per point of effect", "USD/point"),
+# The summary columns compared (labels and units: sim.outcomes).
+COMPARED = (
+    "mean_effect",
+    "bottom_quartile_effect",
+    "sustained_effect",
+    "total_cost",
+    "cost_per_point",
 )
 PAIRED_KEYS = ("seed", "replications")  # what common random numbers need to be equal
 UNEQUAL_COST = 0.05  # relative cost difference beyond which a comparison is not like for like
@@ -130,10 +131,10 @@ def check_paired(configs: list[ScenarioConfig]) -> None:
 def outcome_table(summary: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """Per scenario and outcome: mean with its 95% CI, and the paired difference from the
     baseline (names[0]) with its 95% CI."""
-    stats = describe(summary, by="scenario", measures=[column for column, _, _ in OUTCOMES])
+    stats = describe(summary, by="scenario", measures=list(COMPARED))
     rows = []
     for name in names:
-        for column, label, unit in OUTCOMES:
+        for column in COMPARED:
             s = stats.loc[(name, column)]
             diff = (
                 (0.0, 0.0, 0.0)
@@ -141,7 +142,7 @@ def outcome_table(summary: pd.DataFrame, names: list[str]) -> pd.DataFrame:
                 else paired_margin(summary, name, names[0], column, by="scenario")
             )
             rows.append(
-                {"scenario": name, "outcome": column, "label": label, "unit": unit}
+                {"scenario": name, "outcome": column, "label": label(column), "unit": unit(column)}
                 | {k: float(s[k]) for k in ("mean", "ci_low", "ci_high")}
                 | {"n": int(s["n"])}
                 | dict(zip(("diff", "diff_low", "diff_high"), map(float, diff), strict=True))

@@ -167,13 +167,14 @@ def text(
     return pa.Column(str, [*non_empty, *checks], required=column_required, unique=unique)
 
 
-def number(low: float, high: float, required: bool = False) -> pa.Column:
+def number(low: float, high: float) -> pa.Column:
+    """An optional numeric column; an empty cell means 'not given'."""
     return pa.Column(
         float,
         pa.Check.in_range(low, high, error=f"a number in [{low:g}, {high:g}]"),
         coerce=True,
-        nullable=not required,
-        required=required,
+        nullable=True,
+        required=False,
     )
 
 
@@ -245,7 +246,7 @@ def institutions_schema(cfg: PopulationConfig) -> pa.DataFrameSchema:
 def read_institutions(path: str, cfg: PopulationConfig) -> Institutions:
     """The institutions file at `path`, validated against the configured types and topics."""
     read = lambda: load_institutions(path, cfg)  # noqa: E731
-    return cached("population.path", path, (repr(cfg.types),), read)
+    return cached("population.path", path, (repr(cfg.types), repr(cfg.provinces)), read)
 
 
 def load_institutions(path: str, cfg: PopulationConfig) -> Institutions:

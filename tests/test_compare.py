@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compare import OUTCOMES, compare, config_changes, main
+from sim.compare import COMPARED, compare, config_changes, main
 from sim.config import ConfigError
 from sim.run import run_summaries
 
-OUTCOME_COLUMNS = [column for column, _, _ in OUTCOMES]
+OUTCOME_COLUMNS = list(COMPARED)
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def test_the_sentence_carries_the_numbers(base, make_config):
         f"[{effect['diff_low']:.2f}, {effect['diff_high']:.2f}] in the chosen topics for "
         f"{(ref - alt) / ref:.0%} less money ({alt:,.0f} vs {ref:,.0f} USD), at unequal cost"
     ]
-    assert "| schedule.exchange_visit_every=6 | effect in the chosen topics |" in (
+    assert "| schedule.exchange_visit_every=6 | programme effect in chosen topics |" in (
         comparison.to_markdown()
     )
 
@@ -138,7 +138,7 @@ def test_command_prints_the_comparison_and_writes_the_table(tmp_path):
     assert "\nnetwork.design=pairwise: " in done.stdout
     assert "warning: 'network.design=pairwise' costs" in done.stdout
     table = pd.read_csv(out)
-    assert len(table) == 2 * len(OUTCOMES) and set(table["n"]) == {3}
+    assert len(table) == 2 * len(COMPARED) and set(table["n"]) == {3}
     assert [p.name for p in out.parent.iterdir()] == ["cmp.csv"]  # no temporary file left
 
 
