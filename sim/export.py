@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         description="Write a scenario's drawn institutions, twinning pairs and calendar as CSV "
         "files to edit and load back (population=from_file, network=from_file, "
         "schedule=from_file).",
-        epilog="Example: tpn-sim-export --out my_network population=rwanda_with_health_centres",
+        epilog="Example: tpn-sim-export --out results/my_network "
+        "population=rwanda_with_health_centres",
     )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for tpn-sim")
     parser.add_argument("--out", default="results/export", help="folder (default: %(default)s)")
