@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -252,9 +253,12 @@ def one_line(error: Exception, overrides: list[str]) -> str:
         if ours:  # sim.cli.required: already a whole sentence
             return ours
         schema = getattr(cause, "object_type", None)
+        key = re.sub(r"\[(\w+)\]", r".\1", cause.full_key)  # 'a[0].b' is typed 'a.0.b'
+        typed = [o for o in overrides if o.partition("=")[0].lstrip("+~") == key]
         if "not in" in message and schema is not None and hasattr(schema, "__dataclass_fields__"):
             message += f": allowed keys {[f.name for f in fields(schema)]}"
-        typed = [o for o in overrides if o.partition("=")[0].lstrip("+~") == cause.full_key]
+        elif "not in struct" in message and typed:  # a new entry of a mapping (type, count)
+            message += f": allowed as a new entry with a leading '+': +{typed[0]}"
         return f"{typed[0] if typed else cause.full_key}: {message}"
     return str(error).strip().splitlines()[0]
 

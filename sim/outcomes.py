@@ -64,7 +64,7 @@ LABELS = {
     "population.capacity_spread": "pre-existing capacity spread",
     "learning.expert_contact_rate": "experts' contact between visits",
 }
-ACRONYMS = {"cbhi": "CBHI", "kpi": "KPI", "usd": "USD"}
+ACRONYMS = {"cbhi": "CBHI", "imci": "IMCI", "kpi": "KPI", "usd": "USD"}
 UNITLESS = {"integer"}  # units that say nothing a reader needs on an axis
 
 

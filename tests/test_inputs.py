@@ -498,3 +498,15 @@ def test_lines_are_counted_as_in_the_file_blank_lines_included(tmp_path) -> None
     path.write_text("\n".join([lines[0], "", *lines[1:]]) + "\n")  # after a blank line 2: line 4
     with pytest.raises(InputError, match=r"line 4, column 'type': value 'clinic'"):
         TwinningModel(from_files(institutions=path), 0)
+
+
+def test_a_count_for_one_province_is_a_new_entry_and_the_error_says_how(tmp_path, tpn_sim) -> None:
+    done = tpn_sim("population.provinces.0.counts.hospital=6", "replications=1", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "allowed as a new entry with a leading '+': +population.provinces.0.counts" in (
+        done.stderr
+    )
+    added = tpn_sim("+population.provinces.0.counts.hospital=6", "replications=1", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    summary = pd.read_csv(next((tmp_path / "results" / "runs").glob("*counts*")) / "summary.csv")
+    assert summary["goals"].tolist() == [88]  # (10 + 4 hospitals + 30 districts) x 2 goals
