@@ -27,9 +27,8 @@ class Ties:
     mentor: np.ndarray
     topic: np.ndarray
     weight: np.ndarray
-    goals: tuple[np.ndarray, np.ndarray] | None = (
-        None  # (learner, topic) cells, if not the kick-off's
-    )
+    # the (learner, topic) goal cells when the design sets them (users' pairs), else None
+    goals: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def from_pairs(cls, learner, mentor, topic, weight=None, goals=None) -> Ties:
