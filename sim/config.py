@@ -404,6 +404,25 @@ class LearningConfig(Validated):
     motivation_decay: float = param(0.05, 0, 1, "share/month", "assumption")
     turnover_rate: float = param(0.01, 0, 1, "probability/month", "assumption")
     turnover_motivation_loss: float = param(0.3, 0, 1, "share", "assumption")
+    # Mechanisms of issue 9, off (0) until the model is recalibrated with them: docs/ODD.md 7.17
+    goal_work_rate: float = param(
+        0.0, 0, 1, "share of gap to feasible level/month", "assumption: off until calibrated"
+    )
+    goal_support: float = param(
+        1.0, 0, 50, "multiplier per unit tie intensity x fit", "assumption: off until calibrated"
+    )
+    feasible_gap: float = param(
+        20.0, 0, 100, "points below 100 at the lowest resources", "assumption: off until calibrated"
+    )
+    reciprocity: float = param(
+        0.0, 0, 1, "share of the pair's contact", "WHO twinning; off until calibrated"
+    )
+    turnover_knowledge_loss: float = param(
+        0.0, 0, 1, "share of learned capacity", "assumption: off until calibrated"
+    )
+    turnover_tie_loss: float = param(
+        0.0, 0, 1, "share of tie strength", "assumption: off until calibrated"
+    )
 
 
 @dataclass

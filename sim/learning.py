@@ -99,6 +99,26 @@ def tie_gains(
     return share * gap * room.ravel()[cell], gap
 
 
+def goal_work(
+    capacity: np.ndarray,
+    feasible: np.ndarray,
+    effort_nk: np.ndarray,
+    goals: np.ndarray,
+    ties: TieBatch,
+    pace: float,
+    cfg: LearningConfig,
+) -> np.ndarray:
+    """(N, K) points a member's own work on its goals adds this month (plan, follow-up,
+    accountability to its twin and the network): a share of its gap to what its resources make
+    feasible, not to its teacher's level, so a whole network can pass its best member. Effort
+    drives it; this month's ties (contact and activities, times context fit) support it by
+    what they add in know-how. `pace` is 1 in the programme, less once it has ended."""
+    support = np.bincount(ties.learner_cell, ties.intensity * ties.fit, capacity.size)
+    boost = 1 + cfg.goal_support * support.reshape(capacity.shape)
+    share = np.minimum(cfg.goal_work_rate * pace * effort_nk * boost, 1.0)
+    return share * np.maximum(feasible[:, None] - capacity, 0.0) * goals
+
+
 def learn(
     capacity: np.ndarray,
     teacher_level: np.ndarray,
@@ -107,8 +127,10 @@ def learn(
     goal_weight: np.ndarray,
     others: np.ndarray,
     cfg: LearningConfig,
+    work: np.ndarray | None = None,
 ) -> MonthGains:
-    """One month of learning: along ties, back to peer mentors, and spilling into `others`.
+    """One month of learning: along ties, back to peer mentors, from members' own work on their
+    goals (`work`, if any), and spilling into `others`.
 
     `goal_weight` is (N, K), 1 / (number of goals) in goal cells and 0 elsewhere, so that a
     weighted row sum is the mean gain per goal; `others` masks the non-goal topics that apply.
@@ -119,6 +141,8 @@ def learn(
     gained = np.bincount(ties.learner_cell, gains, size)
     taught = np.bincount(ties.teacher_cell, gains * ties.peer, teacher_level.size)[:size]
     gained = (gained + cfg.mentor_share * taught * room.ravel()).reshape(capacity.shape)
+    if work is not None:
+        gained += work
     goal_gain = (gained * goal_weight).sum(axis=1)
     gained += cfg.spillover * goal_gain[:, None] * others * room
     from_better_peer = ties.intensity * ties.fit * ties.peer * (gap > 0)  # mechanism 2

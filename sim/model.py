@@ -24,7 +24,15 @@ from sim.budget import (
 from sim.config import EventKind, EventSpec, Mode, ScenarioConfig
 from sim.designs import DESIGNS, DesignContext
 from sim.kickoff import run_kickoff
-from sim.learning import TieBatch, bounded, context_fit, effort, learn, updated_motivation
+from sim.learning import (
+    TieBatch,
+    bounded,
+    context_fit,
+    effort,
+    goal_work,
+    learn,
+    updated_motivation,
+)
 from sim.population import build_population, draw_beta, draw_interest
 from sim.schedule import events_by_month
 
@@ -129,9 +137,37 @@ class TwinningModel(mesa.Model):
             ties.learner, ties.mentor, ties.topic, None, self.fit, peer, len(pop.topics)
         )
         self.goal_learner, self.goal_topic = self.kickoff.goal_cells()
+        self.tie_strength = np.ones(len(ties))  # weakened when a partner's leader leaves
+        self.feasible = 100 - learning.feasible_gap * (1 - pop.resource)
+        self.reverse, self.reverse_source = self._reciprocal_ties(peer)
         goals = self.kickoff.goals
         self.goal_weight = goals / np.maximum(goals.sum(axis=1, keepdims=True), 1)
         self.non_goals = pop.applies & ~goals
+
+    def _reciprocal_ties(self, peer: np.ndarray) -> tuple[TieBatch | None, np.ndarray]:
+        """WHO "win-win" twinning: each mentor learns back from its learner in every topic both
+        have (the learning rule's gap makes that count only where the learner is stronger), at
+        `reciprocity` times the pair's contact. None when reciprocity is off."""
+        pop, ties = self.pop, self.ties
+        if not self.config.learning.reciprocity or not peer.any():
+            return None, np.zeros(0, dtype=np.int64)
+        pairs, first = np.unique(
+            np.stack([ties.learner[peer], ties.mentor[peer]]), axis=1, return_index=True
+        )
+        learner, mentor = pairs
+        rows, topic = np.nonzero(pop.applies[learner] & pop.applies[mentor])
+        source = np.flatnonzero(peer)[first][rows]  # the tie whose contact the pair shares
+        n = len(rows)
+        batch = TieBatch.build(
+            mentor[rows],
+            learner[rows],
+            topic,
+            np.zeros(n),
+            self.fit[source],
+            np.ones(n),
+            len(pop.topics),
+        )
+        return batch, source
 
     def _plan_visits(self, n_experts: int) -> None:
         """Who is visited when: exchange visits go round all peer ties once per scheduled round,
@@ -204,8 +240,13 @@ class TwinningModel(mesa.Model):
         ties, coaching = self.activities(month, capacity)
         effort_nk = effort(self.motivation, self.leadership, self.interest, self.pop.time, cfg)
         teacher_level = np.vstack([capacity, self.expert_levels])
+        work = None
+        if cfg.goal_work_rate and self.design.programme:
+            pace = 1.0 if month <= self.config.schedule.programme_months else cfg.persistence
+            goals = self.kickoff.goals
+            work = goal_work(capacity, self.feasible, effort_nk, goals, ties, pace, cfg)
         month_gains = learn(
-            capacity, teacher_level, ties, effort_nk, self.goal_weight, self.non_goals, cfg
+            capacity, teacher_level, ties, effort_nk, self.goal_weight, self.non_goals, cfg, work
         )
         self.learned = self.learned * (1 - cfg.forgetting_rate) + month_gains.gained
         self.own += self.trend + self.drift_noise[month]
@@ -227,7 +268,8 @@ class TwinningModel(mesa.Model):
         self.trend = (self.pop.trend + boost) * self.pop.applies
 
     def turnover(self, month: int) -> None:
-        """Leadership turnover: a new leader with new interests, and a dent in motivation.
+        """Leadership turnover: a new leader with new interests, a dent in motivation, part of
+        what the member learned gone with the leader, and its ties weakened.
 
         Who leaves does not depend on the design, so the draws for newcomers stay aligned with
         the counterfactual run.
@@ -243,6 +285,9 @@ class TwinningModel(mesa.Model):
         self.leadership[leaves] = leader
         self.interest[leaves] = interest * self.pop.applies[leaves]
         self.motivation[leaves] *= 1 - cfg.turnover_motivation_loss
+        self.learned[leaves] *= 1 - cfg.turnover_knowledge_loss  # it leaves with the leader
+        touched = np.isin(self.ties.learner, leaves) | np.isin(self.ties.mentor, leaves)
+        self.tie_strength[touched] *= 1 - cfg.turnover_tie_loss
         self.set_trend()
 
     # --- activities ---------------------------------------------------------------------------
@@ -258,7 +303,12 @@ class TwinningModel(mesa.Model):
             for event in self.plan.get(month, []):
                 self.hold(event, standing, coaching, batches, capacity)
             self.expert_visits(month, standing)
-        standing.intensity *= self.dilution  # a busy mentor gives each mentee less of everything
+        standing.intensity *= self.dilution * self.tie_strength  # busy mentors, lost leaders
+        if self.reverse is not None:
+            self.reverse.intensity = (
+                self.config.learning.reciprocity * standing.intensity[self.reverse_source]
+            )
+            batches.append(self.reverse)
         return TieBatch.concat(batches), coaching
 
     def hold(

@@ -1,0 +1,110 @@
+"""Mechanisms of issue 9 (goal work, reciprocity, turnover losses): off by default, each moving
+the outcome in its documented direction when switched on (docs/ODD.md 7.17)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.config import LearningConfig, ScenarioConfig
+from sim.learning import TieBatch, goal_work
+from sim.model import TwinningModel
+from sim.run import run_summaries
+
+SWITCHES = {
+    "goal_work_rate": 0.05,
+    "reciprocity": 0.5,
+    "turnover_knowledge_loss": 0.5,
+    "turnover_tie_loss": 0.5,
+}
+BASE = ScenarioConfig(replications=30, seed=5)
+DATA = Path(__file__).resolve().parents[1] / "configs" / "data"
+
+
+def with_learning(config: ScenarioConfig, **changes) -> ScenarioConfig:
+    return replace(config, learning=replace(config.learning, **changes))
+
+
+def mean(config: ScenarioConfig, measure: str = "mean_effect") -> float:
+    return float(run_summaries(config)[measure].mean())
+
+
+def test_every_new_mechanism_is_off_by_default() -> None:
+    defaults = LearningConfig()
+    assert all(getattr(defaults, name) == 0 for name in SWITCHES)
+
+
+def test_goal_work_raises_the_effect_with_its_rate() -> None:
+    effects = [mean(with_learning(BASE, goal_work_rate=rate)) for rate in (0.0, 0.02, 0.1)]
+    assert effects[0] < effects[1] < effects[2]
+
+
+def test_goal_work_improves_members_that_have_no_teacher_at_all(tmp_path: Path) -> None:
+    """With no teacher and no workshop, ties teach nothing: only members' own work on their
+    goals gives an effect, and it is not bounded by any teacher's level."""
+    members = pd.read_csv(DATA / "rwanda" / "institutions.csv", dtype=str)
+    pairs = pd.DataFrame({"learner": members["id"], "teacher": "", "topic": "*"})
+    pairs.to_csv(tmp_path / "pairs.csv", index=False)
+    config = with_learning(BASE, network_workshop_rate=0.0, provincial_workshop_rate=0.0)
+    config = replace(
+        config,
+        replications=5,
+        network=replace(config.network, design="from_file", path=str(tmp_path / "pairs.csv")),
+    )
+    assert mean(config) == pytest.approx(0.0, abs=1e-9)
+    assert mean(with_learning(config, goal_work_rate=0.05)) > 1.0
+
+
+def test_goal_work_closes_a_share_of_the_gap_to_the_feasible_level_only() -> None:
+    cfg = LearningConfig(goal_work_rate=0.1, goal_support=2.0)
+    capacity = np.array([[50.0, 95.0], [50.0, 50.0]])
+    goals = np.array([[True, True], [False, True]])
+    feasible = np.array([90.0, 70.0])  # resources cap member 0 at 90, member 1 at 70
+    no_ties = TieBatch.build(
+        *(np.zeros(0, dtype=np.int64),) * 3, np.zeros(0), np.zeros(0), np.zeros(0), 2
+    )
+    work = goal_work(capacity, feasible, np.ones((2, 2)), goals, no_ties, 1.0, cfg)
+    np.testing.assert_allclose(work, [[0.1 * 40, 0.0], [0.0, 0.1 * 20]])  # none above 90
+    tie = TieBatch.build(
+        np.array([1]),
+        np.array([0]),
+        np.array([1]),
+        np.array([0.5]),
+        np.array([0.8]),
+        np.array([1.0]),
+        2,
+    )
+    helped = goal_work(capacity, feasible, np.ones((2, 2)), goals, tie, 1.0, cfg)
+    assert helped[1, 1] == pytest.approx(0.1 * (1 + 2.0 * 0.5 * 0.8) * 20)  # know-how adds
+    slower = goal_work(capacity, feasible, np.ones((2, 2)), goals, no_ties, 0.3, cfg)
+    np.testing.assert_allclose(slower, 0.3 * work)  # after the programme
+
+
+def test_reciprocity_lets_mentors_learn_back() -> None:
+    m = TwinningModel(with_learning(BASE, reciprocity=0.5), 1)
+    assert m.reverse is not None and len(m.reverse.learner)
+    mentors = set(m.ties.mentor[m.ties.mentor < m.pop.size].tolist())
+    assert set(m.reverse.learner.tolist()) == mentors  # every peer mentor learns back
+    assert TwinningModel(BASE, 1).reverse is None
+    assert mean(with_learning(BASE, reciprocity=0.5)) > mean(BASE)
+
+
+@pytest.mark.parametrize("loss", ["turnover_knowledge_loss", "turnover_tie_loss"])
+def test_turnover_losses_lower_the_effect(loss: str) -> None:
+    often = with_learning(BASE, turnover_rate=0.05)
+    assert mean(with_learning(often, **{loss: 0.5})) < mean(often)
+    assert mean(with_learning(often, **{loss: 0.5}), "sustained_effect") < mean(
+        often, "sustained_effect"
+    )
+
+
+def test_the_counterfactual_is_untouched_by_the_new_mechanisms() -> None:
+    none = replace(BASE, network=replace(BASE.network, design="none"))
+    for seed in range(3):
+        plain = TwinningModel(none, seed).run().history.capacity
+        switched = TwinningModel(with_learning(none, **SWITCHES), seed).run().history.capacity
+        np.testing.assert_array_equal(plain, switched)
