@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.config import ConfigError, CostConfig, EventKind, EventSpec, Mode, ScenarioConfig
+from sim.config import (
+    ConfigError,
+    CostConfig,
+    EventKind,
+    EventSpec,
+    Mode,
+    NetworkConfig,
+    ScenarioConfig,
+)
+from sim.designs import NetworkDesign
 from sim.population import Population
 
 CODESIGN_WORKSHOPS = 2  # one for hospitals, one for district teams (article, Table 1)
@@ -37,25 +46,42 @@ def unit_cost(event: EventSpec, costs: CostConfig) -> float:
     return virtual if event.mode is Mode.virtual else in_person
 
 
-def held(event: EventSpec, peer_events: bool) -> bool:
-    """Whether a design holds a scheduled event: peer events only where peers meet."""
-    return event.kind is EventKind.coaching or peer_events
+def held(event: EventSpec, design: type[NetworkDesign], network: NetworkConfig) -> bool:
+    """Whether a design holds a scheduled event: coaching always, exchange visits where peers
+    twin, workshops where peers meet or where outside experts run them
+    (`network.experts_at_workshops`)."""
+    if event.kind is EventKind.coaching:
+        return True
+    if event.kind is EventKind.exchange_visit:
+        return design.peer_events
+    return design.peer_events or (design.experts and network.experts_at_workshops)
 
 
 def fixed_cost(
-    plan: dict[int, list[EventSpec]], pop: Population, costs: CostConfig, peer_events: bool
+    plan: dict[int, list[EventSpec]],
+    pop: Population,
+    config: ScenarioConfig,
+    design: type[NetworkDesign],
 ) -> float:
-    """Cost of a programme before any visit: co-design, kick-off, coaching and workshops."""
+    """Cost of a programme before any visit: co-design, kick-off, coaching, workshops and the
+    experts' remote follow-up, if any."""
+    costs, network = config.costs, config.network
     total = CODESIGN_WORKSHOPS * costs.codesign_workshop + pop.size * costs.kickoff_participant
     for events in plan.values():
         for e in events:
-            if e.kind is not EventKind.exchange_visit and held(e, peer_events):
+            if e.kind is not EventKind.exchange_visit and held(e, design, network):
                 total += attendees(e, pop).sum() * unit_cost(e, costs)
+    if design.experts and network.expert_followup:
+        months = config.schedule.programme_months
+        total += network.n_experts * months * costs.expert_followup
     return total
 
 
 def visit_money(
-    config: ScenarioConfig, pop: Population, plan: dict[int, list[EventSpec]], peer_events: bool
+    config: ScenarioConfig,
+    pop: Population,
+    plan: dict[int, list[EventSpec]],
+    design: type[NetworkDesign],
 ) -> float:
     """What the budget leaves for visits once the fixed part of `plan` is paid (inf without a
     budget).
@@ -65,11 +91,12 @@ def visit_money(
     budget = config.costs.budget
     if not budget:
         return float("inf")
-    fixed = fixed_cost(plan, pop, config.costs, peer_events)
+    fixed = fixed_cost(plan, pop, config, design)
     if budget < fixed:
         raise ConfigError(
             f"costs.budget={budget:g} is invalid for network.design={config.network.design!r}: "
-            f"its co-design, kick-off, coaching and workshops alone cost {fixed:,.0f} USD; "
+            f"its fixed activities (co-design, kick-off, coaching, workshops, follow-up) alone "
+            f"cost {fixed:,.0f} USD; "
             f"allowed 0 (no cap) or at least {fixed:g}"
         )
     return budget - fixed

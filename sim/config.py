@@ -342,6 +342,8 @@ class NetworkConfig(Validated):
     expert_level: float = param(90.0, 0, 100, "points", "assumption")
     expert_fit: float = param(0.8478, 0, 1, "context fit", "calibrated: docs/calibration.md")
     expert_visits_per_month: int = param(4, 0, 1_000, "visits/expert/month", "assumption")
+    expert_followup: bool = False  # experts also follow up remotely between visits (ODD 7.17)
+    experts_at_workshops: bool = False  # experts run the network and provincial workshops
 
     def check(self, section: str) -> None:
         from sim.designs import DESIGNS  # late import: designs import this module
@@ -504,6 +506,9 @@ class CostConfig(Validated):
     workshop_in_person: float = param(150.0, 0, 1e7, "USD/participant", "assumption")
     workshop_virtual: float = param(30.0, 0, 1e7, "USD/participant", "assumption")
     expert_visit: float = param(1500.0, 0, 1e7, "USD/visit", "assumption")
+    expert_followup: float = param(
+        300.0, 0, 1e7, "USD/expert/month", "assumption: a day of an expert's remote time a month"
+    )
     budget: float = param(0.0, 0, 1e10, "USD (0 = no cap)", "user choice")
 
 

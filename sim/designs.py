@@ -64,6 +64,7 @@ class NetworkDesign:
     peer_events: ClassVar[bool] = True  # exchange visits and peer workshops take place
     ties_persist: ClassVar[bool] = True  # ties go on, weakened, after the programme
     sets_goals: ClassVar[bool] = False  # `Ties.goals`, not the kick-off, say what members learn
+    experts: ClassVar[bool] = False  # outside experts teach (the ties' mentors >= N)
 
     def build(self, ctx: DesignContext) -> Ties:
         raise NotImplementedError
@@ -210,6 +211,7 @@ class ExternalExperts(NetworkDesign):
 
     name = "external_expert"
     peer_events = False
+    experts = True
     ties_persist = False
 
     def build(self, ctx: DesignContext) -> Ties:

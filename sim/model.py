@@ -130,7 +130,10 @@ class TwinningModel(mesa.Model):
         n_experts = net.n_experts if self.is_expert.any() else 0
         self.expert_levels = np.full((n_experts, len(pop.topics)), net.expert_level)
         self._plan_visits(n_experts)
-        during = np.where(self.is_expert, learning.expert_contact_rate, learning.peer_contact_rate)
+        expert_contact = learning.expert_contact_rate + (
+            learning.peer_contact_rate * learning.virtual_factor if net.expert_followup else 0.0
+        )  # remote follow-up: the twins' contact, at the virtual factor
+        during = np.where(self.is_expert, expert_contact, learning.peer_contact_rate)
         after = during * (learning.persistence * self.design.ties_persist * peer)
         self.contact = (during, after)  # standing contact intensity, in and after the programme
         self.standing = TieBatch.build(
@@ -189,7 +192,7 @@ class TwinningModel(mesa.Model):
             months,
         )
         money = (
-            visit_money(config, self.pop, self.plan, self.design.peer_events)
+            visit_money(config, self.pop, self.plan, type(self.design))
             if self.design.programme
             else 0
         )
@@ -320,7 +323,7 @@ class TwinningModel(mesa.Model):
         capacity: np.ndarray,
     ) -> None:
         """Add one scheduled event's learning to this month and log its participants and cost."""
-        if not held(event, self.design.peer_events):
+        if not held(event, type(self.design), self.config.network):
             return
         cfg, pop = self.config.learning, self.pop
         factor = cfg.virtual_factor if event.mode is Mode.virtual else 1.0
@@ -344,23 +347,29 @@ class TwinningModel(mesa.Model):
 
     def workshop(self, members: np.ndarray, rate: float, capacity: np.ndarray) -> TieBatch:
         """Participants learn, in their goal topics, from the best attending member of a type
-        that may mentor theirs (their own type, or one whose `mentors` lists it)."""
+        that may mentor theirs (their own type, or one whose `mentors` lists it), or, where
+        outside experts run the workshop, from an expert."""
         pop = self.pop
-        attending = members[:, None] & pop.applies
-        best = np.stack(  # (T, K): per learner type and topic, the best allowed attendee
-            [
-                np.where(attending & pop.may_teach[pop.kind, t][:, None], capacity, -1.0).argmax(0)
-                for t in range(len(pop.kinds))
-            ]
-        )
         keep = members[self.goal_learner]
         learner, topic = self.goal_learner[keep], self.goal_topic[keep]
-        teacher = best[pop.kind[learner], topic]
-        resource = self.pop.resource
-        fit = context_fit(resource[learner], resource[teacher], self.config.learning.fit_penalty)
         n = len(learner)
+        if self.design.experts:  # every expert teaches from the same level and fit
+            teacher, fit, peer = np.full(n, pop.size), np.full(n, self.config.network.expert_fit), 0
+        else:
+            attending = members[:, None] & pop.applies
+            best = np.stack(  # (T, K): per learner type and topic, the best allowed attendee
+                [
+                    np.where(
+                        attending & pop.may_teach[pop.kind, t][:, None], capacity, -1.0
+                    ).argmax(0)
+                    for t in range(len(pop.kinds))
+                ]
+            )
+            teacher = best[pop.kind[learner], topic]
+            resource, penalty = pop.resource, self.config.learning.fit_penalty
+            fit, peer = context_fit(resource[learner], resource[teacher], penalty), 1
         return TieBatch.build(
-            learner, teacher, topic, np.full(n, rate), fit, np.ones(n), len(self.pop.topics)
+            learner, teacher, topic, np.full(n, rate), fit, np.full(n, peer), len(pop.topics)
         )
 
     def expert_visits(self, month: int, standing: TieBatch) -> None:
@@ -369,9 +378,12 @@ class TwinningModel(mesa.Model):
             return
         visits = self.expert_rounds.next_round()
         standing.intensity[self.expert_ties] += self.config.learning.expert_visit_rate * visits
+        costs, n_experts = self.config.costs, len(self.expert_levels)
         if visits.any():
             n = int(visits.sum())
-            self.log(month, "expert_visit", Mode.in_person, "", n, self.config.costs.expert_visit)
+            self.log(month, "expert_visit", Mode.in_person, "", n, costs.expert_visit)
+        if self.config.network.expert_followup:
+            self.log(month, "expert_followup", Mode.virtual, "", n_experts, costs.expert_followup)
 
     def run(self) -> TwinningModel:
         """Every month of programme and follow-up; then release Mesa's hold on the model."""

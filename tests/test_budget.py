@@ -47,7 +47,7 @@ def fixed_cost_of(config) -> float:
     pop = build_population(config.population, np.random.default_rng(0))
     design = DESIGNS[config.network.design]
     plan = events_by_month(config.schedule, pop.groups)
-    return fixed_cost(plan, pop, config.costs, design.peer_events)
+    return fixed_cost(plan, pop, config, design)
 
 
 # --- VisitRounds on hand-made queues ------------------------------------------------------------

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sim
 from sim.config import LearningConfig, ScenarioConfig
 from sim.learning import TieBatch, goal_work
 from sim.model import TwinningModel
@@ -108,3 +109,44 @@ def test_the_counterfactual_is_untouched_by_the_new_mechanisms() -> None:
         plain = TwinningModel(none, seed).run().history.capacity
         switched = TwinningModel(with_learning(none, **SWITCHES), seed).run().history.capacity
         np.testing.assert_array_equal(plain, switched)
+
+
+def experts(**network) -> ScenarioConfig:
+    config = replace(BASE, replications=10)
+    return replace(config, network=replace(config.network, design="external_expert", **network))
+
+
+def test_experts_following_up_remotely_teach_more_and_cost_their_retainer() -> None:
+    plain, followup = experts(), experts(expert_followup=True)
+    assert mean(followup) > mean(plain)
+    events = sim.run_scenario(replace(followup, replications=1)).events
+    held = events[events["event"] == "expert_followup"]
+    months = followup.schedule.programme_months
+    assert len(held) == months and set(held["mode"]) == {"virtual"}
+    assert held["cost"].sum() == 4 * months * followup.costs.expert_followup
+    assert mean(followup, "total_cost") == pytest.approx(
+        mean(plain, "total_cost") + held["cost"].sum()
+    )
+
+
+def test_experts_at_the_workshops_teach_there_and_the_workshops_are_paid() -> None:
+    plain, workshops = experts(), experts(experts_at_workshops=True)
+    assert mean(workshops) > mean(plain)
+    events = sim.run_scenario(replace(workshops, replications=1)).events
+    assert {"network_workshop", "provincial_workshop"} <= set(events["event"])
+    assert "exchange_visit" not in set(events["event"])  # experts' learners have no twins
+    tpn_runs = sim.run_scenario(replace(BASE, replications=1)).events
+    assert workshops_cost(events) == workshops_cost(tpn_runs)
+
+
+def workshops_cost(events: pd.DataFrame) -> float:
+    return events.loc[events["event"].str.endswith("workshop"), "cost"].sum()
+
+
+def test_an_equal_budget_pays_the_experts_fixed_extras_first() -> None:
+    budget = 220_000.0
+    both = experts(expert_followup=True, experts_at_workshops=True)
+    both = replace(both, costs=replace(both.costs, budget=budget))
+    assert budget * 0.97 < mean(both, "total_cost") <= budget
+    plain = replace(experts(), costs=replace(experts().costs, budget=budget))
+    assert mean(both) > mean(plain)
