@@ -382,6 +382,7 @@ def test_every_module_is_either_model_code_or_presentation() -> None:
         "calibration",
         "ranking",
         "compare",
+        "validation",
         "results",
     }
     assert modules - set(MODEL_MODULES) == presentation
