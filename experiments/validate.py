@@ -22,6 +22,7 @@ import pandas as pd
 from sim.cli import scenario_config
 from sim.config import ConfigError
 from sim.outcomes import words
+from sim.results import write_csv
 from sim.run import run_scenario
 from sim.tables import markdown
 from sim.validation import every_member_improves, predict, read_programme
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = args.out or ROOT / "results" / "validation" / args.folder.name
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "validation.csv", index=False)
+    write_csv(table, out / "validation.csv")
     report = [
         f"# {programme.name}",
         "",

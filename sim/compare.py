@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shlex
 import sys
-import tempfile
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 
@@ -37,6 +35,7 @@ from sim.cli import scenario_config
 from sim.config import ConfigError, ScenarioConfig
 from sim.outcomes import label, unit
 from sim.ranking import paired_margin
+from sim.results import write_csv
 from sim.run import run_summaries
 from sim.tables import describe, markdown
 
@@ -242,16 +241,6 @@ def split(text: str) -> list[str]:
 def compose_scenarios(common: str, scenarios: list[str]) -> list[ScenarioConfig]:
     """Each scenario string (`--set` first, then its own overrides) as a ScenarioConfig."""
     return [scenario_config(split(common) + split(s)) for s in scenarios]
-
-
-def write_csv(table: pd.DataFrame, out: Path) -> None:
-    """Write under a temporary name, then rename: a reader never sees a partial file."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=out.parent, prefix=f".{out.name}.", suffix=".partial", delete=False
-    ) as f:
-        table.to_csv(f, index=False)
-    os.replace(f.name, out)
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:

@@ -9,7 +9,6 @@ same results for the same seed, because they hold every value the model drew.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from sim.config import ConfigError
 from sim.inputs import TRAITS
 from sim.model import TwinningModel
 from sim.population import Population
+from sim.results import write_csv
 from sim.run import replication_seeds
 
 
@@ -72,13 +72,6 @@ def calendar_frame(model: TwinningModel) -> pd.DataFrame:
         for e in model.plan[month]
     ]
     return pd.DataFrame(rows, columns=["month", "kind", "mode", "group"])
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Written under a temporary name and renamed: a file is whole or absent."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.to_csv(partial, index=False)
-    partial.replace(path)
 
 
 def export(model: TwinningModel, folder: Path) -> list[Path]:

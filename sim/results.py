@@ -139,6 +139,17 @@ def save(results: Results, folder: Path, config_yaml: str, manifest: dict) -> Pa
     return folder
 
 
+def write_csv(table: pd.DataFrame, out: Path) -> None:
+    """One table as CSV, written under a temporary name of this process and renamed: a reader
+    never sees a partial file, and two writers never share one."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        "w", dir=out.parent, prefix=f".{out.name}.", suffix=".partial", delete=False
+    ) as f:
+        table.to_csv(f, index=False)
+    os.replace(f.name, out)
+
+
 def supersede(folder: Path) -> Path:
     """Move a complete run out of its folder, to `<parent>/.superseded/<name>@<config_key>/`,
     where `runs` and `load` of the parent no longer see it but nothing is lost."""
