@@ -289,8 +289,9 @@ class TwinningModel(mesa.Model):
         self.interest[leaves] = interest * self.pop.applies[leaves]
         self.motivation[leaves] *= 1 - cfg.turnover_motivation_loss
         self.learned[leaves] *= 1 - cfg.turnover_knowledge_loss  # it leaves with the leader
-        touched = np.isin(self.ties.learner, leaves) | np.isin(self.ties.mentor, leaves)
-        self.tie_strength[touched] *= 1 - cfg.turnover_tie_loss
+        if cfg.turnover_tie_loss:  # off by default: no search of the ties every month
+            touched = np.isin(self.ties.learner, leaves) | np.isin(self.ties.mentor, leaves)
+            self.tie_strength[touched] *= 1 - cfg.turnover_tie_loss
         self.set_trend()
 
     # --- activities ---------------------------------------------------------------------------
