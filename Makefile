@@ -26,9 +26,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)  ## timings against Mesa's virus_on_network example, and of users' files
+bench: $(STAMP)  ## timings against Mesa's virus_on_network, of users' files, calibration, validation
 	$(BIN)/python benchmarks/bench_model.py
 	$(BIN)/python benchmarks/bench_inputs.py
+	$(BIN)/python benchmarks/bench_calibration.py
 
 lock: $(STAMP)  ## re-pin requirements.lock to what the venv holds
 	{ echo "# Exact versions for Python 3.11 (runtime and dev). Regenerate with: make lock"; \

@@ -1,12 +1,15 @@
 """Predict a programme the model was not fitted to, and report each observation against it.
 
     python experiments/validate.py <programme folder> [--replications 200] [--seed 1]
+        [--calibration posterior|point]
 
 The folder holds the programme's institutions.csv, pairs.csv and calendar.csv (as for
 `population=from_file` etc.) and a programme.yaml with its settings and observations (see
 sim/validation.py and experiments/README.md). Writes validation.csv, validation.md and
 validation.png to results/validation/<name>/ and prints the table and one pass/fail line per
-observation. Nothing is tuned to the programme: the model runs with its calibrated parameters.
+observation. Nothing is tuned to the programme: each replication draws its parameters from the
+calibration's posterior (docs/calibration.md), so the intervals include parameter uncertainty;
+`--calibration point` uses the representative set instead.
 """
 
 from __future__ import annotations
@@ -64,11 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--replications", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--calibration", choices=["posterior", "point"], default="posterior")
     parser.add_argument("--out", type=Path, default=None, help="default: results/validation/<name>")
     args = parser.parse_args(argv)
     try:
         programme = read_programme(args.folder)
-        config = scenario_config(programme.settings(args.folder))
+        sample = f"calibration.sample={args.calibration}"
+        config = scenario_config([*programme.settings(args.folder), sample])
         config = replace(config, replications=args.replications, seed=args.seed)
         panel = run_scenario(config, progress=True).panel
         table = predict(panel, programme.observations)

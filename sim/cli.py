@@ -13,7 +13,7 @@ import re
 import shlex
 import subprocess
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -32,8 +32,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from sim.config import ConfigError, ScenarioConfig
+from sim.config import ConfigError, Sample, ScenarioConfig
 from sim.model import TwinningModel
+from sim.posterior import SHIPPED, read_posterior
 from sim.results import (
     code_hash,
     config_key,
@@ -134,7 +135,7 @@ def provenance(config: ScenarioConfig, key: str, code: str, started: str) -> dic
         "code_hash": code,
         "root_seed": config.seed,
         "replications": config.replications,
-        "design": config.network.design,
+        "design": config.network.label,
         "programme_months": config.schedule.programme_months,
         "overrides": task,
         "inputs": file_digests(input_paths(config)),
@@ -148,8 +149,11 @@ def provenance(config: ScenarioConfig, key: str, code: str, started: str) -> dic
 
 
 def input_paths(config: DictConfig | ScenarioConfig) -> list[str]:
-    """The users' files a scenario reads: institutions, pairs, calendar."""
-    return [p for p in (config.population.path, config.network.path, config.schedule.path) if p]
+    """The files a scenario reads: institutions, pairs, calendar, and the posterior it samples."""
+    files = [config.population.path, config.network.path, config.schedule.path]
+    if config.calibration.sample == Sample.posterior:
+        files.append(config.calibration.posterior or str(SHIPPED))
+    return [p for p in files if p]
 
 
 def run_key(cfg: DictConfig) -> tuple[str, str, str]:
@@ -160,10 +164,23 @@ def run_key(cfg: DictConfig) -> tuple[str, str, str]:
     return config_yaml, code, config_key(config_yaml, code, file_digests(input_paths(cfg)))
 
 
+def keep_overridden(config: ScenarioConfig, overrides: list[str]) -> ScenarioConfig:
+    """With `calibration.sample=posterior`, calibrated parameters the command line sets (an
+    ablation, a swept value) keep that value instead of being drawn from the posterior."""
+    if config.calibration.sample != Sample.posterior:
+        return config
+    keys = {o.partition("=")[0].lstrip("+~") for o in overrides}
+    keys = {re.sub(r"^population\.types\.\w+\.topics\.", "topic.", k) for k in keys}
+    calibrated = keys & set(read_posterior(config.calibration.posterior).keys)
+    fixed = sorted(set(config.calibration.fixed) | calibrated)
+    return replace(config, calibration=replace(config.calibration, fixed=fixed))
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def run_job(cfg: DictConfig) -> None:
     """One job: run the configured scenario unless its complete results already exist."""
-    config: ScenarioConfig = OmegaConf.to_object(cfg)
+    overrides = list(HydraConfig.get().overrides.task)
+    config = keep_overridden(OmegaConf.to_object(cfg), overrides)
     folder = Path(HydraConfig.get().runtime.output_dir)
     config_yaml, code, key = run_key(cfg)
     if is_complete(folder, key):
@@ -173,17 +190,17 @@ def run_job(cfg: DictConfig) -> None:
     else:
         log.info(
             "running design %r, %d replications, root seed %d, overrides %s",
-            config.network.design,
+            config.network.label,
             config.replications,
             config.seed,
-            list(HydraConfig.get().overrides.task),
+            overrides,
         )
         started = datetime.now(UTC).isoformat()
         results = run_scenario(config, progress=True)
         save(results, folder, config_yaml, provenance(config, key, code, started))
         log.info("results written to %s", folder)
     where = os.path.relpath(folder)
-    print(f"{where}: design {config.network.design!r}, {config.replications} replications")
+    print(f"{where}: design {config.network.label!r}, {config.replications} replications")
     print(format_summary(read_table(folder, "summary")))
 
 
@@ -212,6 +229,7 @@ def validate(overrides: list[str]) -> ScenarioConfig:
     model from it: that reads and validates the users' files and checks that the budget pays
     for the design's fixed activities, exactly as the run will. Returns the config."""
     config = OmegaConf.to_object(compose(config_name="config", overrides=overrides))
+    config = keep_overridden(config, overrides)
     TwinningModel(config).release()
     return config
 

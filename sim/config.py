@@ -345,6 +345,17 @@ class NetworkConfig(Validated):
     expert_followup: bool = False  # experts also follow up remotely between visits (ODD 7.17)
     experts_at_workshops: bool = False  # experts run the network and provincial workshops
 
+    @property
+    def label(self) -> str:
+        """The design as results tables name it: with the expert variants it runs, so that a
+        ranking tells 'external_expert+followup' from the experts as planned."""
+        from sim.designs import DESIGNS  # late import: designs import this module
+
+        if not DESIGNS[self.design].experts:
+            return self.design
+        variants = {"followup": self.expert_followup, "workshops": self.experts_at_workshops}
+        return "+".join([self.design, *(name for name, on in variants.items() if on)])
+
     def check(self, section: str) -> None:
         from sim.designs import DESIGNS  # late import: designs import this module
 
@@ -406,24 +417,25 @@ class LearningConfig(Validated):
     motivation_decay: float = param(0.05, 0, 1, "share/month", "assumption")
     turnover_rate: float = param(0.01, 0, 1, "probability/month", "assumption")
     turnover_motivation_loss: float = param(0.3, 0, 1, "share", "assumption")
-    # Mechanisms of issue 9, off (0) until the model is recalibrated with them: docs/ODD.md 7.17
+    # Mechanisms beyond teaching (docs/ODD.md 7.17): off (0) in this point fit, calibrated in
+    # the posterior (7.18), which calibration.sample=posterior and calibration=representative use
     goal_work_rate: float = param(
-        0.0, 0, 1, "share of gap to feasible level/month", "assumption: off until calibrated"
+        0.0, 0, 1, "share of gap to feasible level/month", "assumption; posterior: 7.18"
     )
     goal_support: float = param(
-        1.0, 0, 50, "multiplier per unit tie intensity x fit", "assumption: off until calibrated"
+        1.0, 0, 50, "multiplier per unit tie intensity x fit", "assumption; posterior: 7.18"
     )
     feasible_gap: float = param(
-        20.0, 0, 100, "points below 100 at the lowest resources", "assumption: off until calibrated"
+        20.0, 0, 100, "points below 100 at the lowest resources", "assumption; posterior: 7.18"
     )
     reciprocity: float = param(
-        0.0, 0, 1, "share of the pair's contact", "WHO twinning; off until calibrated"
+        0.0, 0, 1, "share of the pair's contact", "WHO twinning; posterior: 7.18"
     )
     turnover_knowledge_loss: float = param(
-        0.0, 0, 1, "share of learned capacity", "assumption: off until calibrated"
+        0.0, 0, 1, "share of learned capacity", "assumption; posterior: 7.18"
     )
     turnover_tie_loss: float = param(
-        0.0, 0, 1, "share of tie strength", "assumption: off until calibrated"
+        0.0, 0, 1, "share of tie strength", "assumption; posterior: 7.18"
     )
 
 
@@ -512,6 +524,29 @@ class CostConfig(Validated):
     budget: float = param(0.0, 0, 1e10, "USD (0 = no cap)", "user choice")
 
 
+class Sample(StrEnum):
+    point = "point"
+    posterior = "posterior"
+
+
+@dataclass
+class CalibrationConfig(Validated):
+    """Where the calibrated parameters come from: the values configured (the posterior's
+    representative set by default), or a set drawn from the posterior for each replication, so
+    that intervals include parameter uncertainty (docs/calibration.md)."""
+
+    section: ClassVar[str] = "calibration"
+    sample: Sample = Sample.point
+    posterior: str = ""  # a posterior CSV (sim.posterior); "" = configs/calibration/posterior.csv
+    fixed: list[str] = field(default_factory=list)  # calibrated keys kept at the configured value
+
+    def check(self, section: str) -> None:
+        if self.sample not in set(Sample):
+            raise ConfigError(
+                f"{section}.sample={self.sample!r} is invalid: allowed {[s.value for s in Sample]}"
+            )
+
+
 @dataclass
 class ScenarioConfig(Validated):
     """A whole scenario: population, kick-off, design, learning, schedule, costs, replications."""
@@ -522,6 +557,7 @@ class ScenarioConfig(Validated):
     learning: LearningConfig = field(default_factory=LearningConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     costs: CostConfig = field(default_factory=CostConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     headline_topics: list[str] = field(default_factory=lambda: ["accreditation", "cbhi_coverage"])
     seed: int = param(20210801, 0, 2**63 - 1, "integer", "any; fixes every random draw")
     replications: int = param(100, 1, 10_000_000, "runs", "assumption: enough for 95% intervals")

@@ -34,6 +34,7 @@ from sim.learning import (
     updated_motivation,
 )
 from sim.population import build_population, draw_beta, draw_interest
+from sim.posterior import drawn
 from sim.schedule import events_by_month
 
 
@@ -76,7 +77,8 @@ class TwinningModel(mesa.Model):
         config = config or ScenarioConfig()
         seed = config.seed if seed is None else seed
         super().__init__(seed=seed)
-        self.config = config
+        self.config, self.particle = drawn(config, seed)  # the posterior's set for this seed
+        config = self.config
         self.seed = seed
         pop_rng, kickoff_rng, design_rng, self.noise, measure_rng = (
             np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)

@@ -53,6 +53,8 @@ def rank_designs(
             continue
         best, runner_up = means.index[:2]
         margin, low, high = paired_margin(group, best, runner_up, measure)
+        shares = best_shares(group, measure).reindex(means.index, fill_value=0.0)
+        shares = shares.sort_values(ascending=False, kind="stable")  # ties in order of means
         if not higher:
             margin, low, high = -margin, -high, -low
         rows.append(
@@ -65,9 +67,20 @@ def rank_designs(
                 "margin_low": low,
                 "margin_high": high,
                 "clear": bool(low > 0),
+                "p_best": ", ".join(f"{d} {p:.2f}" for d, p in shares.items()),
             }
         )
     return pd.DataFrame(rows)
+
+
+def best_shares(rows: pd.DataFrame, measure: str) -> pd.Series:
+    """Per design, the share of replications (seeds) in which it does best by `measure` among
+    the designs run with that seed. With `calibration.sample=posterior` every seed also draws
+    its own parameter set, so this is the probability that the design is best given the model
+    and what the calibration leaves uncertain."""
+    wide = rows.pivot_table(index="seed", columns="design", values=measure).dropna()
+    best = wide.idxmax(axis=1) if OUTCOMES[measure].higher_is_better else wide.idxmin(axis=1)
+    return best.value_counts(normalize=True).reindex(wide.columns, fill_value=0.0)
 
 
 def ranking_overview(summary: pd.DataFrame, conditions: list[str]) -> pd.DataFrame:
@@ -86,7 +99,10 @@ def ranking_overview(summary: pd.DataFrame, conditions: list[str]) -> pd.DataFra
         ]
         columns = {axis_title(measure): text}
         if not parts:  # the full order by the first measure, to see changes below the top
-            columns = {f"order by {label(measure)}": table["ranking"]} | columns
+            columns = {
+                f"order by {label(measure)}": table["ranking"],
+                "probability of being best": table["p_best"],
+            } | columns
         frame = table.assign(**columns)[conditions + list(columns)]
         parts.append(frame.set_index(conditions) if conditions else frame)
     if not parts:

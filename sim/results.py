@@ -49,6 +49,7 @@ MODEL_MODULES = [
     "metrics",
     "model",
     "population",
+    "posterior",
     "run",
     "schedule",
     "tables",

@@ -36,7 +36,7 @@ def run_pair(config: ScenarioConfig, run: int, seed: int) -> tuple[TwinningModel
     """One replication and its counterfactual twin: the model and its summary row."""
     model = TwinningModel(config, seed).run()
     twin = TwinningModel(counterfactual_of(config), seed).run()
-    return model, {"run": run, "seed": seed, "design": config.network.design} | summarise(
+    return model, {"run": run, "seed": seed, "design": config.network.label} | summarise(
         model, twin
     )
 

@@ -48,7 +48,8 @@ def describe(
     """Per group (design by default) and measure: mean with its 95% confidence interval, and
     the 2.5-97.5% range across replications. Measures default to every numeric column."""
     if measures is None:
-        measures = list(summary.drop(columns=["run", "seed", by]).select_dtypes("number"))
+        labels = ["run", "seed", "particle", by]  # identify a replication; not measures
+        measures = list(summary.drop(columns=labels, errors="ignore").select_dtypes("number"))
     grouped = summary[measures].groupby(summary[by], sort=False)
     n = grouped.count()
     mean, sd = grouped.mean(), grouped.std()
@@ -68,7 +69,7 @@ def describe(
 
 
 def _tag(frame: pd.DataFrame, model: TwinningModel, run: int) -> pd.DataFrame:
-    frame.insert(0, "design", pd.Series(model.config.network.design, frame.index, dtype=TEXT))
+    frame.insert(0, "design", pd.Series(model.config.network.label, frame.index, dtype=TEXT))
     frame.insert(0, "seed", pd.Series(model.seed, frame.index, dtype="int64"))
     frame.insert(0, "run", pd.Series(run, frame.index, dtype="int64"))
     return frame

@@ -133,8 +133,9 @@ def test_every_design_has_a_network_option(name: str) -> None:
 
 @pytest.mark.parametrize("name", options()["network"])
 def test_network_option_selects_the_design_of_its_name(hydra_compose, name: str) -> None:
+    """An option is named by the design and the expert variants it runs (`network.label`)."""
     config = OmegaConf.to_object(hydra_compose(*with_files("network", name)))
-    assert config.network.design == name
+    assert config.network.label.replace("+", "_") == name
 
 
 def test_default_config_equals_the_python_defaults(hydra_compose) -> None:

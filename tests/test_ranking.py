@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.ranking import leader_map, paired_margin, rank_designs, ranking_overview
+from sim.ranking import best_shares, leader_map, paired_margin, rank_designs, ranking_overview
 from sim.report import write_report
 
 # The overview is a table for readers: headed in words and units (sim.outcomes).
 ORDER = "order by programme effect in chosen topics"
+BEST = "probability of being best"
 EFFECT = "programme effect in chosen topics (points)"
 COST = "cost per point gained (USD per point)"
 
@@ -168,12 +169,25 @@ def two_measures(effect: pd.DataFrame | None = None, **conditions) -> pd.DataFra
 def test_ranking_overview_without_conditions():
     """One row: the full order by mean_effect, then the leader's text per ranked measure."""
     overview = ranking_overview(two_measures(), [])
-    assert list(overview.columns) == [ORDER, EFFECT, COST]
+    assert list(overview.columns) == [ORDER, BEST, EFFECT, COST]
     assert len(overview) == 1
     row = overview.iloc[0]
     assert row[ORDER] == "tpn > pairwise > hub"
+    assert row[BEST] == "tpn 1.00, pairwise 0.00, hub 0.00"
     assert row[EFFECT] == "tpn +1.00 [1.00, 1.00]"
     assert row[COST] == "pairwise +5.00 [5.00, 5.00]"
+
+
+def test_best_shares_count_the_seeds_each_design_wins():
+    """Each design's share of seeds where it does best: hub wins 2 of 5 seeds, tpn 3; with cost
+    per point the lowest value wins."""
+    rows = summary({"tpn": BASE + 1.0, "hub": BASE + np.array([2.0, 2.0, 0.0, 0.0, 0.0])})
+    assert best_shares(rows, "mean_effect").to_dict() == {"hub": 0.4, "tpn": 0.6}
+    costs = summary(
+        {"tpn": BASE + 1.0, "hub": BASE + np.array([2.0, 2.0, 0.0, 0.0, 0.0])},
+        measure="cost_per_point",
+    )
+    assert best_shares(costs, "cost_per_point").to_dict() == {"hub": 0.6, "tpn": 0.4}
 
 
 def test_ranking_overview_marks_an_unclear_lead_with_a_tilde():
@@ -198,7 +212,7 @@ def test_ranking_overview_with_conditions():
     wide = two_measures(hub_leads, **{SPREAD: 1.5})
     overview = ranking_overview(pd.concat([narrow, wide], ignore_index=True), [SPREAD])
     spread = "pre-existing capacity spread (multiplier of baseline sd)"
-    assert list(overview.columns) == [spread, ORDER, EFFECT, COST]
+    assert list(overview.columns) == [spread, ORDER, BEST, EFFECT, COST]
     assert overview[spread].tolist() == [0.5, 1.5]
     assert overview[ORDER].iloc[0] == "tpn > pairwise > hub"
     assert overview[ORDER].iloc[1] == "hub > tpn > pairwise"
@@ -214,6 +228,7 @@ def test_ranking_overview_uses_only_the_measures_present():
     sustained = "programme effect at the end of follow-up (points)"
     assert list(overview.columns) == [
         "order by programme effect at the end of follow-up",
+        BEST,
         sustained,
     ]
     assert overview.iloc[0][sustained] == "tpn +1.00 [1.00, 1.00]"
@@ -243,8 +258,10 @@ def test_report_of_a_design_sweep_ranks_the_designs(tmp_path, tpn_sim):
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert set(cells[1].split(" > ")) == {"tpn", "external_expert"}
-        assert cells[2].split(" ", 1)[0] == cells[1].split(" > ", 1)[0]  # the leader leads
-        assert TEXT.match(cells[2]), cells[2]
+        assert cells[3].split(" ", 1)[0] == cells[1].split(" > ", 1)[0]  # the leader leads
+        assert TEXT.match(cells[3]), cells[3]
+        shares = dict(part.split(" ") for part in cells[2].split(", "))
+        assert sum(map(float, shares.values())) == pytest.approx(1.0, abs=0.01)
     assert "![ranking](ranking.png)" in text
     assert (tmp_path / "report" / "ranking.png").read_bytes().startswith(PNG_MAGIC)
 

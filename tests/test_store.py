@@ -380,6 +380,7 @@ def test_every_module_is_either_model_code_or_presentation() -> None:
         "report",
         "paper",
         "calibration",
+        "abc",
         "ranking",
         "compare",
         "validation",

@@ -132,23 +132,24 @@ def test_each_sweep_gets_its_own_folder_and_resumes_there(tmp_path, tpn_sim) -> 
 
 
 def test_named_experiment_writes_its_own_sweep_folder(tmp_path, tpn_sim) -> None:
-    """The designs study: every design at each of three equal budgets, each spent in full."""
+    """The designs study: every design, and the experts' variants, at each of three equal
+    budgets, each spent in full."""
     done = tpn_sim("+experiment=designs", "replications=1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     root = tmp_path / "results" / "designs"
     budgets = [110000.0, 220000.0, 440000.0]
+    variants = ["external_expert_followup", "external_expert_workshops"]
+    networks = [d for d, design in DESIGNS.items() if not design.sets_goals]  # no file needed
+    networks += [*variants, "external_expert_followup_workshops"]
     expected = sorted(
-        f"costs.budget={b},network={d},replications=1"
-        for d, design in DESIGNS.items()
-        if not design.sets_goals  # users' own pairs need a file: not in the study
-        for b in budgets
+        f"costs.budget={b},network={d},replications=1" for d in networks for b in budgets
     )
-    assert len(expected) == 18
+    assert len(expected) == 27
     assert job_folders(root) == expected
     for job in expected:
         assert is_complete(root / job), job
         manifest = read_manifest(root / job)
-        assert manifest["design"] == job.split(",")[1].removeprefix("network=")
+        assert manifest["design"].replace("+", "_") == job.split(",")[1].removeprefix("network=")
         assert manifest["replications"] == 1
     summary = load(root)
     assert sorted(set(summary["network"])) == sorted({job.split(",")[1][8:] for job in expected})
@@ -158,12 +159,12 @@ def test_named_experiment_writes_its_own_sweep_folder(tmp_path, tpn_sim) -> None
     assert (programme["total_cost"] > programme["costs.budget"] - 6000).all()
     assert (summary.loc[summary["network"] == "none", "total_cost"] == 0).all()
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["designs"]
-    # the study's record expands to all 18 jobs, so a report can tell when one is missing
-    assert missing_jobs(root, {}) == ([], 18)
+    # the study's record expands to all 27 jobs, so a report can tell when one is missing
+    assert missing_jobs(root, {}) == ([], 27)
     (root / expected[0] / "manifest.json").unlink()
     assert missing_jobs(root, {}) == (
         ["+experiment=designs,costs.budget=110000.0,network=external_expert,replications=1"],
-        18,
+        27,
     )
 
 
