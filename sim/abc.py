@@ -1,4 +1,4 @@
-"""ABC with pyabc for sim.calibration: priors, a seeded sampler, and a resumable run.
+"""ABC with pyabc for sim.calibration: priors, a seeded sampler, and a stored run.
 
 The posterior is pyabc's ABC-SMC run as a single generation at a fixed threshold, which is
 rejection ABC: parameter sets drawn from the prior, kept when their programme lands within the
