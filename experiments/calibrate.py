@@ -4,7 +4,7 @@
 
 The run lives in results/calibration/abc.db: once it has finished, rerunning the command reads
 it back and only redoes the summaries; an interrupted run starts again, with the same result.
-Writes configs/calibration/posterior.csv (weighted parameter sets), posterior.json (provenance
+Writes configs/calibration/posterior.csv (parameter sets and weights), posterior.json (provenance
 and summary), representative.yaml (the accepted set nearest the posterior medians, selected with
 `calibration=representative`), docs/calibration.md and its figures.
 """
