@@ -246,7 +246,10 @@ def institutions_schema(cfg: PopulationConfig) -> pa.DataFrameSchema:
 def read_institutions(path: str, cfg: PopulationConfig) -> Institutions:
     """The institutions file at `path`, validated against the configured types and topics."""
     read = lambda: load_institutions(path, cfg)  # noqa: E731
-    return cached("population.path", path, (repr(cfg.types), repr(cfg.provinces)), read)
+    # the validation depends on the types' names and topics and on the provinces, not on the
+    # topics' baselines, which a posterior draw changes in every replication
+    topics = tuple((kind, tuple(spec.topics)) for kind, spec in cfg.types.items())
+    return cached("population.path", path, (topics, repr(cfg.provinces)), read)
 
 
 def load_institutions(path: str, cfg: PopulationConfig) -> Institutions:

@@ -144,6 +144,20 @@ def test_left_out_values_are_drawn_and_the_run_says_which(tmp_path, caplog) -> N
     assert 0 <= m.pop.capacity[hospitals[0], k] <= 100
 
 
+def test_a_file_is_read_and_reported_once_whatever_the_posterior_draws(tmp_path, caplog) -> None:
+    """Drawing from the posterior changes topics' baselines in every replication; the file's
+    validation does not depend on them, so it is read, and its drawn values reported, once."""
+    frame = pd.read_csv(RWANDA / "institutions.csv", dtype=str, keep_default_na=False)
+    frame[["id", "name", "type", "province"]].to_csv(tmp_path / "bare.csv", index=False)
+    config = from_files(institutions=tmp_path / "bare.csv")
+    config = replace(config, calibration=replace(config.calibration, sample="posterior"))
+    with caplog.at_level(logging.WARNING, logger="sim.inputs"):
+        particles = {TwinningModel(config, seed).particle for seed in range(6)}
+    assert len(particles) > 1  # different draws, so different baselines
+    drawn = [r for r in caplog.records if "drawn from the documented" in r.getMessage()]
+    assert len(drawn) == 1
+
+
 # --- institution types and the health-centre what-if --------------------------------------------
 
 
