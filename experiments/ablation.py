@@ -11,7 +11,6 @@ Markdown table (the table of docs/ODD.md 7.17) and writes results/ablation/ablat
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +18,7 @@ import pandas as pd
 from sim.compare import compare
 from sim.config import CalibrationConfig, ScenarioConfig
 from sim.outcomes import label
-from sim.posterior import read_posterior, with_values
+from sim.posterior import kept, with_values
 from sim.ranking import paired_margin
 from sim.results import write_csv
 from sim.tables import markdown
@@ -46,10 +45,7 @@ MEASURES = [
 
 def ablated(base: ScenarioConfig, values: dict[str, float]) -> ScenarioConfig:
     """`base` with `values` set and kept: the posterior draws every other parameter."""
-    config = with_values(base, values)
-    calibrated = set(values) & set(read_posterior(config.calibration.posterior).keys)
-    fixed = sorted(set(config.calibration.fixed) | calibrated)
-    return replace(config, calibration=replace(config.calibration, fixed=fixed))
+    return kept(with_values(base, values), set(values))
 
 
 def ablation_table(summary: pd.DataFrame, names: list[str]) -> pd.DataFrame:

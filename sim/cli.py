@@ -13,7 +13,7 @@ import re
 import shlex
 import subprocess
 import sys
-from dataclasses import fields, replace
+from dataclasses import fields
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -34,7 +34,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from sim.config import ConfigError, Sample, ScenarioConfig
 from sim.model import TwinningModel
-from sim.posterior import SHIPPED, read_posterior
+from sim.posterior import SHIPPED, kept
 from sim.results import (
     code_hash,
     config_key,
@@ -167,13 +167,8 @@ def run_key(cfg: DictConfig) -> tuple[str, str, str]:
 def keep_overridden(config: ScenarioConfig, overrides: list[str]) -> ScenarioConfig:
     """With `calibration.sample=posterior`, calibrated parameters the command line sets (an
     ablation, a swept value) keep that value instead of being drawn from the posterior."""
-    if config.calibration.sample != Sample.posterior:
-        return config
     keys = {o.partition("=")[0].lstrip("+~") for o in overrides}
-    keys = {re.sub(r"^population\.types\.\w+\.topics\.", "topic.", k) for k in keys}
-    calibrated = keys & set(read_posterior(config.calibration.posterior).keys)
-    fixed = sorted(set(config.calibration.fixed) | calibrated)
-    return replace(config, calibration=replace(config.calibration, fixed=fixed))
+    return kept(config, {re.sub(r"^population\.types\.\w+\.topics\.", "topic.", k) for k in keys})
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")

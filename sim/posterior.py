@@ -126,6 +126,16 @@ def read_posterior(path: str | Path = "") -> Posterior:
     return _read(path.resolve(), stat.st_size, stat.st_mtime)
 
 
+def kept(config: ScenarioConfig, keys: set[str]) -> ScenarioConfig:
+    """With `calibration.sample=posterior`, the calibrated ones among `keys` (values someone set
+    on purpose: an ablation, a swept value) added to `calibration.fixed`, so they are not drawn."""
+    if config.calibration.sample != Sample.posterior:
+        return config
+    calibrated = keys & set(read_posterior(config.calibration.posterior).keys)
+    fixed = sorted(set(config.calibration.fixed) | calibrated)
+    return replace(config, calibration=replace(config.calibration, fixed=fixed))
+
+
 def drawn(config: ScenarioConfig, seed: int) -> tuple[ScenarioConfig, int | None]:
     """`config` with its calibrated parameters drawn for replication `seed` (and the index of
     the drawn set), or unchanged (and None) when it samples no posterior. Keys listed in
