@@ -2,8 +2,10 @@
 
     python experiments/calibrate.py [--population 400] [--epsilon 0.5] [--seed 1] [--jobs 2]
 
-The run lives in results/calibration/abc.db: once it has finished, rerunning the command reads
-it back and only redoes the summaries; an interrupted run starts again, with the same result.
+The run lives in results/calibration/abc-<key>.db, the key a fingerprint of everything that
+decides it (model code, priors, targets, settings, seed): once it has finished, rerunning the
+command reads it back and only redoes the summaries; an interrupted run starts again, with the
+same result; a changed model or prior gets a new run and never reads back an old one.
 Writes configs/calibration/posterior.csv (parameter sets and weights), posterior.json (provenance
 and summary), representative.yaml (the accepted set nearest the posterior medians, selected with
 `calibration=representative`), docs/calibration.md and its figures.
@@ -12,6 +14,7 @@ and summary), representative.yaml (the accepted set nearest the posterior median
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shlex
 import sys
@@ -35,9 +38,10 @@ from sim.calibration import (
     STUDIES,
     predictive,
 )
-from sim.config import Sample, ScenarioConfig
+from sim.config import CalibrationConfig, Sample, ScenarioConfig
 from sim.metrics import PUBLISHED_ESTIMATES
 from sim.posterior import Posterior, topic_owners, with_values
+from sim.results import MODEL_MODULES
 from sim.run import run_scenario
 from sim.tables import markdown
 
@@ -46,6 +50,18 @@ OUT = ROOT / "configs/calibration"
 FIGURES = ROOT / "docs/figures"
 QUANTILES = [0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975]
 EDGE = 0.1  # outer share of a prior range checked for piled-up posterior mass
+
+
+def run_db(config: ScenarioConfig, settings: Settings, seed: int) -> Path:
+    """Where a run is stored, named by a fingerprint of what decides it: the model's code, the
+    configuration it starts from (but the calibrated keys, which every candidate sets), priors,
+    targets, settings and seed. Defaults may move to the posterior without a new run."""
+    modules = [m for m in MODEL_MODULES if m != "config"] + ["calibration", "abc"]
+    decides = [(ROOT / "sim" / f"{m}.py").read_text() for m in modules]
+    start = with_values(config, {p.key: p.low for p in PRIORS})
+    decides += [repr(asdict(start)), json.dumps(asdict(settings)), str(seed)]
+    key = hashlib.sha256("\n".join(decides).encode()).hexdigest()[:12]
+    return ROOT / f"results/calibration/abc-{key}.db"
 
 
 def identifiability(posterior: Posterior) -> pd.DataFrame:
@@ -57,16 +73,15 @@ def identifiability(posterior: Posterior) -> pd.DataFrame:
     for p in PRIORS:
         values = posterior.particles[p.key].to_numpy()
         mean = np.average(values, weights=weights)
-        variance = np.average((values - mean) ** 2, weights=weights)
-        shrink = 1 - variance / ((p.high - p.low) ** 2 / 12)
-        span = p.high - p.low
-        low_mass = weights[values < p.low + EDGE * span].sum()
-        high_mass = weights[values > p.high - EDGE * span].sum()
+        unit = p.unit(values)  # on the prior's own scale, where it is uniform with variance 1/12
+        mean = np.average(unit, weights=weights)
+        shrink = 1 - np.average((unit - mean) ** 2, weights=weights) * 12
+        low_mass, high_mass = weights[unit < EDGE].sum(), weights[unit > 1 - EDGE].sum()
         edge = "low" if low_mass > 2 * EDGE else "high" if high_mass > 2 * EDGE else ""
         rows.append(
             {
                 "parameter": p.key,
-                "prior": f"[{p.low:g}, {p.high:g}]",
+                "prior": p.label(),
                 "median": q.loc[p.key, 0.5],
                 "90% interval": f"[{q.loc[p.key, 0.05]:.3g}, {q.loc[p.key, 0.95]:.3g}]",
                 "shrinkage": shrink,
@@ -82,13 +97,13 @@ def identifiability(posterior: Posterior) -> pd.DataFrame:
 
 
 def representative(posterior: Posterior) -> dict[str, float]:
-    """The accepted set nearest the posterior medians (in units of each prior range): a real
-    posterior draw, unlike the vector of medians, which need not fit."""
+    """The accepted set nearest the posterior medians (in units of each prior range, on its own
+    scale): a real posterior draw, unlike the vector of medians, which need not fit."""
     medians = posterior.quantiles([0.5])[0.5]
-    spans = pd.Series({p.key: p.high - p.low for p in PRIORS})
-    scaled = (posterior.particles[spans.index] - medians[spans.index]) / spans
-    best = int(np.argmin((scaled**2).sum(axis=1).to_numpy()))
-    return {k: round(float(posterior.particles[k].iloc[best]), 4) for k in spans.index}
+    particles = posterior.particles
+    scaled = np.column_stack([p.unit(particles[p.key]) - p.unit(medians[p.key]) for p in PRIORS])
+    best = int(np.argmin((scaled**2).sum(axis=1)))
+    return {p.key: round(float(particles[p.key].iloc[best]), 4) for p in PRIORS}
 
 
 def predictive_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -163,12 +178,14 @@ def figures(posterior: Posterior, ident: pd.DataFrame) -> None:
     weights = posterior.particles["weight"]
     fig, axes = plt.subplots(4, 5, figsize=(15, 10))
     for ax, p in zip(axes.flat, PRIORS, strict=True):
-        sns.histplot(x=posterior.particles[p.key], weights=weights, bins=20, stat="density", ax=ax)
-        ax.axhline(1 / (p.high - p.low), color="grey", linestyle="--", linewidth=1)
+        bins = (np.geomspace if p.log else np.linspace)(p.low, p.high, 21)
+        ax.hist(posterior.particles[p.key], bins=bins, weights=weights)  # weights sum to 1
+        ax.axhline(1 / 20, color="grey", linestyle="--", linewidth=1)  # the prior's share per bin
+        ax.set_xscale("log" if p.log else "linear")
         ax.set_xlim(p.low, p.high)
         ax.set_xlabel(p.key.split(".", 1)[1], fontsize=9)
         ax.set_ylabel("")
-    fig.suptitle("Posterior marginals (dashed: the uniform prior)")
+    fig.suptitle("Posterior marginals, share per bin (dashed: the prior; log axes: log-uniform)")
     fig.tight_layout()
     fig.savefig(FIGURES / "calibration_marginals.png", dpi=100)
     plt.close(fig)
@@ -189,7 +206,7 @@ def figures(posterior: Posterior, ident: pd.DataFrame) -> None:
 
 
 def report(args, history, gens, ident, pred, point_fit, noise, minutes: float) -> str:
-    priors = "\n".join(f"| `{p.key}` | [{p.low:g}, {p.high:g}] | {p.reason} |" for p in PRIORS)
+    priors = "\n".join(f"| `{p.key}` | {p.label()} | {p.reason} |" for p in PRIORS)
     studies = "\n".join(f"| {s.name} | {s.low:g}-{s.high:g} | {s.source} |" for s in STUDIES)
     pinned = ", ".join(f"`{k}`" for k in ident.query("verdict == 'pinned down'")["parameter"])
     loose = ", ".join(f"`{k}`" for k in ident.query("verdict == 'prior-driven'")["parameter"])
@@ -224,7 +241,8 @@ programme's estimator, every study inside or near its band.
 |---|---|---|
 {studies}
 
-Priors are uniform on these ranges (the ODD, section 7, explains each mechanism):
+Priors on these ranges, log-uniform for rates whose order of magnitude is unknown (the ODD,
+section 7, explains each mechanism):
 
 | parameter | prior | why this range |
 |---|---|---|
@@ -295,15 +313,19 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--check", type=int, default=1000, help="posterior predictive draws")
     parser.add_argument("--noise-replications", type=int, default=200)
-    parser.add_argument("--db", default="results/calibration/abc.db")
+    parser.add_argument("--db", help="default: results/calibration/abc-<key>.db")
     args = parser.parse_args()
     args.command = shlex.join(["python", "experiments/calibrate.py", *sys.argv[1:]])
     start = time.time()
 
     settings = Settings(args.population, args.epsilon, args.hours)
-    config = ScenarioConfig()
-    history = abc_rejection(config, ROOT / args.db, args.seed, settings, args.jobs)
+    config = ScenarioConfig(calibration=CalibrationConfig(sample=Sample.point))
+    db = ROOT / args.db if args.db else run_db(config, settings, args.seed)
+    args.db = db.relative_to(ROOT)  # named in the report
+    history = abc_rejection(config, db, args.seed, settings, args.jobs)
     posterior = posterior_of(history)
+    posterior.particles.to_csv(OUT / "posterior.csv", index=False, float_format="%.6g")
+    stored = Posterior(pd.read_csv(OUT / "posterior.csv"))  # what studies will draw from
     gens = generations(history)
     ident = identifiability(posterior)
     pred = predictive(config, posterior.draw, args.check, args.seed, args.jobs)
@@ -313,8 +335,6 @@ def main() -> None:
     figures(posterior, ident)
     minutes = (time.time() - start) / 60
 
-    posterior.particles.to_csv(OUT / "posterior.csv", index=False, float_format="%.6g")
-    stored = Posterior(pd.read_csv(OUT / "posterior.csv"))
     provenance = {
         "command": args.command,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -339,7 +359,7 @@ def main() -> None:
         "# Posterior, provenance and fit: configs/calibration/posterior.csv, posterior.json, "
         "docs/calibration.md\n"
     )
-    body = nested(point, with_values(config, {}))
+    body = nested(point, with_values(config, {})) | {"calibration": {"sample": "point"}}
     (OUT / "representative.yaml").write_text(header + yaml.safe_dump(body, sort_keys=True))
     (ROOT / "docs/calibration.md").write_text(
         report(args, history, gens, ident, predictive_table(pred), point_fit, noise, minutes)

@@ -26,7 +26,7 @@ import pyabc
 from joblib import Parallel, delayed
 from pyabc.sampler import Sampler
 
-from sim.calibration import PRIORS, distance, simulate
+from sim.calibration import PRIORS, Prior, distance, simulate
 from sim.config import ScenarioConfig
 from sim.metrics import PUBLISHED_ESTIMATES
 from sim.posterior import Posterior, with_values
@@ -87,7 +87,14 @@ class ProgrammeModel:
 
 
 def prior() -> pyabc.Distribution:
-    return pyabc.Distribution(**{p.key: pyabc.RV("uniform", p.low, p.high - p.low) for p in PRIORS})
+    def rv(p: Prior) -> pyabc.RV:
+        return (
+            pyabc.RV("loguniform", p.low, p.high)
+            if p.log
+            else pyabc.RV("uniform", p.low, p.high - p.low)
+        )
+
+    return pyabc.Distribution(**{p.key: rv(p) for p in PRIORS})
 
 
 @dataclass(frozen=True)

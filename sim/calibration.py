@@ -33,20 +33,35 @@ BAND_SCALE = 2.0  # points outside a study's plausible band per unit of distance
 
 @dataclass(frozen=True)
 class Prior:
-    """A calibrated parameter: dotted config key, uniform prior range and why that range."""
+    """A calibrated parameter: dotted config key, prior range, and why that range. A rate whose
+    order of magnitude is unknown is log-uniform (`log`): uniform priors on a dozen such rates
+    would add up to a prior on the programme's effect concentrated far above the literature's."""
 
     key: str
     low: float
     high: float
     reason: str
+    log: bool = False
+
+    def unit(self, values: np.ndarray) -> np.ndarray:
+        """Position in the range, 0 to 1, on the prior's own (linear or log) scale."""
+        f = np.log if self.log else np.asarray
+        return (f(values) - f(self.low)) / (f(self.high) - f(self.low))
+
+    def label(self) -> str:
+        return f"{'log-uniform' if self.log else 'uniform'} [{self.low:g}, {self.high:g}]"
+
+
+def rate(key: str, low: float, high: float, reason: str) -> Prior:
+    return Prior(key, low, high, reason, log=True)
 
 
 PRIORS = [
-    Prior("learning.peer_contact_rate", 0.005, 0.3, "monthly remote contact closes 0.5-30% of gap"),
-    Prior("learning.exchange_visit_rate", 0.05, 0.8, "a visit closes 5-80% of the gap"),
-    Prior("learning.coaching_rate", 0.0, 0.3, "a coaching session: none to a third of the gap"),
-    Prior("learning.network_workshop_rate", 0.0, 0.3, "a workshop: none to a third of the gap"),
-    Prior("learning.expert_visit_rate", 0.1, 1.0, "an expert visit: 10% to all of the gap"),
+    rate("learning.peer_contact_rate", 0.005, 0.3, "monthly remote contact closes 0.5-30% of gap"),
+    rate("learning.exchange_visit_rate", 0.05, 0.8, "a visit closes 5-80% of the gap"),
+    rate("learning.coaching_rate", 0.003, 0.3, "a coaching session: 0.3% to a third of the gap"),
+    rate("learning.network_workshop_rate", 0.003, 0.3, "a workshop: 0.3% to a third of the gap"),
+    rate("learning.expert_visit_rate", 0.1, 1.0, "an expert visit: 10% to all of the gap"),
     Prior("network.expert_fit", 0.3, 0.95, "outsiders' know-how fits worse than a peer's (TPN 3)"),
     Prior("learning.leadership_weight", 0.1, 2.0, "engagement matters (TPN 1), exponent 0.1-2"),
     Prior("learning.fit_penalty", 0.0, 4.0, "resource-dissimilar teachers fit worse (TPN 2)"),
@@ -54,11 +69,12 @@ PRIORS = [
     Prior("learning.progress_motivation", 0.0, 0.5, "success motivates: up to half the headroom"),
     Prior("learning.interest_trend", 0.0, 8.0, "leaders' interest moves a KPI 0-8 points a year"),
     Prior("learning.measurement_sd", 0.5, 6.0, "audit scores and coverage are measured with error"),
-    Prior("topic.accreditation.baseline_sd", 8.0, 16.0, "hospitals' scores differ at baseline"),
-    Prior("topic.cbhi_coverage.baseline_sd", 5.0, 12.0, "districts' coverage differs at baseline"),
-    Prior("learning.goal_work_rate", 0.0, 0.1, "goal work closes 0-10%/month of the feasible gap"),
-    Prior("learning.goal_support", 0.0, 5.0, "a twin or expert multiplies goal work up to 6x"),
-    Prior("learning.feasible_gap", 5.0, 40.0, "the least-resourced can reach 60-95 points"),
+    # members of a type differ at baseline; no source says which of the two spreads is wider
+    Prior("topic.accreditation.baseline_sd", 5.0, 15.0, "hospitals' scores: sd 5-15 points"),
+    Prior("topic.cbhi_coverage.baseline_sd", 5.0, 15.0, "districts' coverage: sd 5-15 points"),
+    rate("learning.goal_work_rate", 0.001, 0.1, "goal work closes 0.1-10%/month of its gap"),
+    rate("learning.goal_support", 0.05, 5.0, "a twin or expert multiplies goal work 1.05-6x"),
+    Prior("learning.feasible_sd", 0.0, 4.0, "work can take a member 0-4 sds past its peers"),
     Prior("learning.reciprocity", 0.0, 0.5, "the stronger twin learns up to half as much"),
     Prior("learning.turnover_knowledge_loss", 0.0, 0.6, "a leaving leader takes up to 60%"),
     Prior("learning.turnover_tie_loss", 0.0, 0.6, "a leaving leader weakens the tie up to 60%"),
@@ -95,7 +111,12 @@ STUDIES = [
     ),
     Study(
         "supervision with problem solving",
-        {"network.design": "external_expert", "network.expert_followup": True},
+        {  # supervision is routine: a supervisor for every two members visits each goal monthly
+            "network.design": "external_expert",
+            "network.expert_followup": True,
+            "network.n_experts": 20,
+            "network.expert_visits_per_month": 4,
+        },
         10.7,
         20.8,
         "routine supervision +10.7; supervisors solving problems with staff +14.2 to +20.8 "

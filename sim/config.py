@@ -143,14 +143,14 @@ def rwanda_types() -> dict[str, InstitutionType]:
     """The member types: hospitals and district health teams (the TPN), and health centres
     (none by default; `population=rwanda_with_health_centres` adds them)."""
     hospital = _topics(
-        ("accreditation", 55.0, 8.274, 1.0),  # sd calibrated
+        ("accreditation", 55.0, 10.9783, 1.0),  # sd: the posterior
         ("infection_prevention", 65.0, 12.0, 0.5),
         ("maternal_newborn_care", 62.0, 12.0, 0.5),
         ("data_quality", 68.0, 10.0, 0.5),
         ("financial_management", 60.0, 12.0, 0.5),
     )
     district = _topics(
-        ("cbhi_coverage", 78.0, 6.1847, 0.5),  # sd calibrated
+        ("cbhi_coverage", 78.0, 11.9427, 0.5),  # sd: the posterior
         ("family_planning", 58.0, 8.0, 0.5),
         ("immunisation", 88.0, 5.0, 0.0),
         ("supervision", 60.0, 12.0, 0.5),
@@ -340,7 +340,7 @@ class NetworkConfig(Validated):
     path: str = ""  # the pairs file of design 'from_file' (sim.inputs)
     n_experts: int = param(4, 1, 10_000, "experts", "assumption")
     expert_level: float = param(90.0, 0, 100, "points", "assumption")
-    expert_fit: float = param(0.8478, 0, 1, "context fit", "calibrated: docs/calibration.md")
+    expert_fit: float = param(0.6113, 0, 1, "context fit", "posterior: docs/calibration.md")
     expert_visits_per_month: int = param(4, 0, 1_000, "visits/expert/month", "assumption")
     expert_followup: bool = False  # experts also follow up remotely between visits (ODD 7.17)
     experts_at_workshops: bool = False  # experts run the network and provincial workshops
@@ -376,66 +376,69 @@ class LearningConfig(Validated):
 
     section: ClassVar[str] = "learning"
     peer_contact_rate: float = param(
-        0.1983, 0, 1, "gap share/month", "calibrated: docs/calibration.md"
+        0.0119, 0, 1, "gap share/month", "posterior: docs/calibration.md"
     )
     expert_contact_rate: float = param(0.02, 0, 1, "gap share/month", "assumption")
     exchange_visit_rate: float = param(
-        0.158, 0, 1, "gap share/visit", "calibrated: docs/calibration.md"
+        0.134, 0, 1, "gap share/visit", "posterior: docs/calibration.md"
     )
     expert_visit_rate: float = param(
-        0.9516, 0, 1, "gap share/visit", "calibrated: docs/calibration.md"
+        0.5671, 0, 1, "gap share/visit", "posterior: docs/calibration.md"
     )
     coaching_rate: float = param(
-        0.0058, 0, 1, "gap share/session", "calibrated: docs/calibration.md"
+        0.0664, 0, 1, "gap share/session", "posterior: docs/calibration.md"
     )
     network_workshop_rate: float = param(
-        0.2625, 0, 1, "gap share/workshop", "calibrated: docs/calibration.md"
+        0.0964, 0, 1, "gap share/workshop", "posterior: docs/calibration.md"
     )
     provincial_workshop_rate: float = param(0.10, 0, 1, "gap share/workshop", "assumption")
     virtual_factor: float = param(0.5, 0, 1, "multiplier", "assumption")
     motivation_weight: float = param(1.0, 0, 5, "exponent", "TPN mechanism 2")
-    leadership_weight: float = param(1.304, 0, 5, "exponent", "calibrated: docs/calibration.md")
+    leadership_weight: float = param(0.2342, 0, 5, "exponent", "posterior: docs/calibration.md")
     time_weight: float = param(0.5, 0, 5, "exponent", "TPN mechanism 5")
     fit_penalty: float = param(
-        0.458, 0, 20, "per unit resource gap", "calibrated: docs/calibration.md"
+        1.4964, 0, 20, "per unit resource gap", "posterior: docs/calibration.md"
     )
-    ceiling_exponent: float = param(0.1015, 0, 5, "exponent", "calibrated: docs/calibration.md")
+    ceiling_exponent: float = param(0.5681, 0, 5, "exponent", "posterior: docs/calibration.md")
     mentor_share: float = param(0.1, 0, 1, "share of learner gain", "assumption")
     spillover: float = param(0.1, 0, 1, "share of goal gain", "assumption")
     forgetting_rate: float = param(0.01, 0, 1, "share/month", "assumption")
     persistence: float = param(0.3, 0, 1, "share of contact", "assumption")
     interest_trend: float = param(
-        5.9545, 0, 50, "points/year per unit interest", "calibrated: docs/calibration.md"
+        6.517, 0, 50, "points/year per unit interest", "posterior: docs/calibration.md"
     )
     drift_sd: float = param(0.5, 0, 20, "points/month", "assumption")
-    measurement_sd: float = param(3.9437, 0, 30, "points", "calibrated: docs/calibration.md")
+    measurement_sd: float = param(1.6895, 0, 30, "points", "posterior: docs/calibration.md")
     progress_motivation: float = param(
-        0.4846, 0, 1, "share of headroom", "calibrated: docs/calibration.md"
+        0.0557, 0, 1, "share of headroom", "posterior: docs/calibration.md"
     )
     peer_motivation: float = param(0.1, 0, 1, "share of headroom", "TPN mechanism 2")
     coaching_motivation: float = param(0.1, 0, 1, "share of headroom", "assumption")
     motivation_decay: float = param(0.05, 0, 1, "share/month", "assumption")
     turnover_rate: float = param(0.01, 0, 1, "probability/month", "assumption")
     turnover_motivation_loss: float = param(0.3, 0, 1, "share", "assumption")
-    # Mechanisms beyond teaching (docs/ODD.md 7.17): off (0) in this point fit, calibrated in
-    # the posterior (7.18), which calibration.sample=posterior and calibration=representative use
+    # Mechanisms beyond teaching (docs/ODD.md 7.17); 0 switches one off for ablation
     goal_work_rate: float = param(
-        0.0, 0, 1, "share of gap to feasible level/month", "assumption; posterior: 7.18"
+        0.0085, 0, 1, "share of gap to feasible level/month", "posterior: docs/calibration.md"
     )
     goal_support: float = param(
-        1.0, 0, 50, "multiplier per unit tie intensity x fit", "assumption; posterior: 7.18"
+        0.6796, 0, 50, "multiplier per unit tie intensity x fit", "posterior: docs/calibration.md"
     )
-    feasible_gap: float = param(
-        20.0, 0, 100, "points below 100 at the lowest resources", "assumption; posterior: 7.18"
+    feasible_sd: float = param(
+        0.896,
+        0,
+        10,
+        "baseline sds above the resource-predicted level",
+        "posterior: docs/calibration.md",
     )
     reciprocity: float = param(
-        0.0, 0, 1, "share of the pair's contact", "WHO twinning; posterior: 7.18"
+        0.3816, 0, 1, "share of the pair's contact", "posterior: docs/calibration.md"
     )
     turnover_knowledge_loss: float = param(
-        0.0, 0, 1, "share of learned capacity", "assumption; posterior: 7.18"
+        0.2769, 0, 1, "share of learned capacity", "posterior: docs/calibration.md"
     )
     turnover_tie_loss: float = param(
-        0.0, 0, 1, "share of tie strength", "assumption; posterior: 7.18"
+        0.2553, 0, 1, "share of tie strength", "posterior: docs/calibration.md"
     )
 
 
@@ -531,12 +534,13 @@ class Sample(StrEnum):
 
 @dataclass
 class CalibrationConfig(Validated):
-    """Where the calibrated parameters come from: the values configured (the posterior's
-    representative set by default), or a set drawn from the posterior for each replication, so
-    that intervals include parameter uncertainty (docs/calibration.md)."""
+    """Where the calibrated parameters come from: a set drawn from the posterior for each
+    replication (the default), so that intervals include parameter uncertainty, or the values
+    configured (`point`: the posterior's representative set unless set otherwise);
+    docs/calibration.md."""
 
     section: ClassVar[str] = "calibration"
-    sample: Sample = Sample.point
+    sample: Sample = Sample.posterior
     posterior: str = ""  # a posterior CSV (sim.posterior); "" = configs/calibration/posterior.csv
     fixed: list[str] = field(default_factory=list)  # calibrated keys kept at the configured value
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
 from sim.config import LearningConfig
 
@@ -99,6 +100,17 @@ def tie_gains(
     return share * gap * room.ravel()[cell], gap
 
 
+def feasible_levels(
+    typical: np.ndarray, spread: np.ndarray, resource: np.ndarray, feasible_sd: float
+) -> np.ndarray:
+    """(N, K) the level a member's own work can reach in each topic: what members of its type
+    with its resources typically show, plus `feasible_sd` of the type's baseline spread. Gains
+    then scale with how much members of a kind differ (what peers show is possible), not with
+    the distance to 100, which would favour low-baseline topics many times over."""
+    predicted = ndtri(bounded(resource, 0.001, 0.999))[:, None]  # resources on the sd scale
+    return bounded(typical + spread * (predicted + feasible_sd), 0, 100)
+
+
 def goal_work(
     capacity: np.ndarray,
     feasible: np.ndarray,
@@ -116,7 +128,7 @@ def goal_work(
     support = np.bincount(ties.learner_cell, ties.intensity * ties.fit, capacity.size)
     boost = 1 + cfg.goal_support * support.reshape(capacity.shape)
     share = np.minimum(cfg.goal_work_rate * pace * effort_nk * boost, 1.0)
-    return share * np.maximum(feasible[:, None] - capacity, 0.0) * goals
+    return share * np.maximum(feasible - capacity, 0.0) * goals
 
 
 def learn(

@@ -76,8 +76,6 @@ def summarise(model: TwinningModel, counterfactual: TwinningModel) -> dict[str, 
         "goals": int(goals.sum()),
         "unmatched_goals": int(unmatched(model).sum()),
     }
-    if model.particle is not None:  # which posterior set the run drew (sim.posterior)
-        row["particle"] = model.particle
     return row
 
 

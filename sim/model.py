@@ -29,6 +29,7 @@ from sim.learning import (
     bounded,
     context_fit,
     effort,
+    feasible_levels,
     goal_work,
     learn,
     updated_motivation,
@@ -143,7 +144,7 @@ class TwinningModel(mesa.Model):
         )
         self.goal_learner, self.goal_topic = self.kickoff.goal_cells()
         self.tie_strength = np.ones(len(ties))  # weakened when a partner's leader leaves
-        self.feasible = 100 - learning.feasible_gap * (1 - pop.resource)
+        self.feasible = feasible_levels(pop.typical, pop.spread, pop.resource, learning.feasible_sd)
         self.reverse, self.reverse_source = self._reciprocal_ties(peer)
         goals = self.kickoff.goals
         self.goal_weight = goals / np.maximum(goals.sum(axis=1, keepdims=True), 1)

@@ -34,6 +34,8 @@ class Population:
     topics: list[str]  # (K,) the topics of the types present, in declared order
     applies: np.ndarray  # (N, K) bool
     capacity: np.ndarray  # (N, K) true baseline capacity, 0-100
+    typical: np.ndarray  # (N, K) the mean baseline of the member's type
+    spread: np.ndarray  # (N, K) the baseline sd of the member's type
     trend: np.ndarray  # (N, K) secular trend, points/month
     resource: np.ndarray  # (N,) quantile 0-1
     leadership: np.ndarray  # (N,) 0-1
@@ -137,8 +139,9 @@ def build_population(cfg: PopulationConfig, rng: np.random.Generator) -> Populat
     latent = rng.standard_normal(n)
     own = rng.standard_normal((n, k))
     z = np.sqrt(cfg.latent_share) * latent[:, None] + np.sqrt(1 - cfg.latent_share) * own
-    sd = cfg.capacity_spread * table["sd"][kind]
-    capacity = np.where(applies, np.clip(table["mean"][kind] + sd * z, 0, 100), 0.0)
+    typical = np.where(applies, table["mean"][kind], 0.0)
+    sd = np.where(applies, cfg.capacity_spread * table["sd"][kind], 0.0)
+    capacity = np.where(applies, np.clip(typical + sd * z, 0, 100), 0.0)
     trend = np.where(applies, table["trend"][kind] / 12, 0.0)
 
     r = cfg.resource_latent_correlation
@@ -172,6 +175,8 @@ def build_population(cfg: PopulationConfig, rng: np.random.Generator) -> Populat
         topics=topics,
         applies=applies,
         capacity=capacity,
+        typical=typical,
+        spread=sd,
         trend=trend,
         resource=resource,
         leadership=leadership,

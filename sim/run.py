@@ -36,9 +36,9 @@ def run_pair(config: ScenarioConfig, run: int, seed: int) -> tuple[TwinningModel
     """One replication and its counterfactual twin: the model and its summary row."""
     model = TwinningModel(config, seed).run()
     twin = TwinningModel(counterfactual_of(config), seed).run()
-    return model, {"run": run, "seed": seed, "design": config.network.label} | summarise(
-        model, twin
-    )
+    drew = {} if model.particle is None else {"particle": model.particle}  # its posterior set
+    ids = {"run": run, "seed": seed} | drew | {"design": config.network.label}
+    return model, ids | summarise(model, twin)
 
 
 def run_replication(config: ScenarioConfig, run: int, seed: int) -> Results:

@@ -21,6 +21,7 @@ import sim
 from sim import ScenarioConfig
 from sim.config import EventSpec, ProvinceSpec, ScheduleConfig, tpn_events
 from sim.designs import DESIGNS
+from sim.posterior import kept
 
 _ALL_DESIGNS = tuple(sorted(DESIGNS))
 DATA = Path(__file__).resolve().parent.parent / "configs" / "data"
@@ -40,7 +41,9 @@ def configure(
     `sections` maps a section name to field overrides, e.g.
     ``configure(design="none", learning={"drift_sd": 20.0})``. A design that reads pairs from a
     file gets the shipped Rwanda example unless `network` names one. Every step goes through
-    ``dataclasses.replace``, so the result is validated exactly like a user's config.
+    ``dataclasses.replace``, so the result is validated exactly like a user's config. Values
+    set here keep their value when the scenario draws from the posterior, as the command
+    line's do (`sim.posterior.kept`).
     """
     config = config or ScenarioConfig()
     top: dict[str, Any] = {}
@@ -57,7 +60,8 @@ def configure(
         top["replications"] = replications
     if seed is not None:
         top["seed"] = seed
-    return replace(config, **top)
+    chosen = {f"{name}.{key}" for name, o in sections.items() if isinstance(o, dict) for key in o}
+    return kept(replace(config, **top), chosen)
 
 
 def lone_hospital_config(**overrides: Any) -> ScenarioConfig:

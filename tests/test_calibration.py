@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import sim
+from sim import abc
 from sim.abc import Settings, abc_rejection, posterior_of
 from sim.calibration import BAND_SCALE, CONTRAST_SCALE, PRIORS, STUDIES, distance, simulate
 from sim.cli import keep_overridden, scenario_config
@@ -21,7 +22,8 @@ from sim.model import TwinningModel
 from sim.posterior import Posterior, drawn, read_posterior, value_of, with_values
 
 CALIBRATION = Path(__file__).resolve().parent.parent / "configs/calibration"
-POSTERIOR = sim.ScenarioConfig(calibration=CalibrationConfig(sample="posterior"))
+POSTERIOR = sim.ScenarioConfig()  # the default draws every replication's set from the posterior
+POINT = sim.ScenarioConfig(calibration=CalibrationConfig(sample="point"))
 
 
 def on_target() -> dict[str, float]:
@@ -65,6 +67,18 @@ def test_topic_keys_change_one_topic_only() -> None:
             if name != "cbhi_coverage":
                 assert topic == before[kind].topics[name]
     assert before["district"].topics["cbhi_coverage"].baseline_sd != 9.5
+
+
+def test_log_uniform_priors_draw_inside_their_range_evenly_on_the_log_scale() -> None:
+    np.random.seed(3)
+    draws = pd.DataFrame([abc.prior().rvs() for _ in range(2000)])
+    for p in PRIORS:
+        unit = p.unit(draws[p.key].to_numpy())
+        assert unit.min() >= 0 and unit.max() <= 1, p.key
+        assert np.mean(unit < 0.5) == pytest.approx(0.5, abs=0.04), p.key  # median mid-range
+    rate = next(p for p in PRIORS if p.log)
+    assert rate.unit(np.sqrt(rate.low * rate.high)) == pytest.approx(0.5)
+    assert rate.label().startswith("log-uniform")
 
 
 def test_every_prior_is_a_real_parameter_with_its_range_inside_the_allowed_one() -> None:
@@ -139,7 +153,7 @@ def test_a_replication_its_twin_and_every_design_share_one_drawn_set() -> None:
     drawn_values = read_posterior().values(model.particle)
     for key, value in drawn_values.items():
         assert value_of(model.config, key) == pytest.approx(value)
-    assert TwinningModel(sim.ScenarioConfig(), seed=42).particle is None  # point: nothing drawn
+    assert TwinningModel(POINT, seed=42).particle is None  # point: nothing drawn
     summary = sim.run.run_summaries(replace(POSTERIOR, replications=3))
     assert summary["particle"].between(0, len(read_posterior().particles) - 1).all()
 
@@ -159,7 +173,7 @@ def test_fixed_and_overridden_keys_keep_their_value_under_the_posterior() -> Non
     for seed in range(5):
         model_config, _ = drawn(config, seed)
         assert model_config.learning.goal_work_rate == 0.0
-    assert keep_overridden(sim.ScenarioConfig(), overrides) == sim.ScenarioConfig()
+    assert keep_overridden(POINT, overrides) == POINT
     wrong = replace(POSTERIOR, calibration=replace(POSTERIOR.calibration, fixed=["learning.x"]))
     with pytest.raises(sim.ConfigError, match=r"calibration\.fixed names \['learning\.x'\]"):
         drawn(wrong, 1)
@@ -183,6 +197,8 @@ def test_the_representative_set_is_one_of_the_posteriors_sets() -> None:
     assert text.startswith("# @package _global_")
     assert "experiments/calibrate.py" in text
     config = scenario_config(["calibration=representative"])
+    assert config == POINT, "the defaults' values are the representative set"
+    assert POSTERIOR.calibration.sample == "posterior"
     posterior = read_posterior()
     matches = np.ones(len(posterior.particles), dtype=bool)
     for key in posterior.keys:

@@ -19,7 +19,8 @@ import yaml
 
 from sim import ScenarioConfig
 from sim.designs import DESIGNS
-from sim.results import code_hash, config_key, is_complete, sweep_dirname
+from sim.posterior import SHIPPED
+from sim.results import code_hash, config_key, file_digests, is_complete, sweep_dirname
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 MANIFEST_KEYS = {
@@ -77,9 +78,11 @@ def test_manifest_records_the_run(single_run) -> None:
     assert {"mesa", "hydra-core"} <= manifest["packages"].keys()
     assert manifest["packages"]["mesa"] and manifest["packages"]["hydra-core"]
     assert "git_commit" in manifest
-    # the key identifies this config text and this model source
+    # the key identifies this config text, this model source and the posterior file it samples
     assert manifest["code_hash"] == code_hash()
-    assert manifest["config_key"] == config_key((folder / "config.yaml").read_text(), code_hash())
+    posterior = file_digests([str(SHIPPED)])
+    text = (folder / "config.yaml").read_text()
+    assert manifest["config_key"] == config_key(text, code_hash(), posterior)
     # every listed file is there with its recorded size, and every table is listed
     files = manifest["files"]
     assert set(files) == {"panel.parquet", "events.parquet", "ties.parquet", "summary.csv"} | {

@@ -433,7 +433,9 @@ def test_learned_decays_at_the_forgetting_rate_once_contact_stops(make_config):
 
 
 def test_expert_ties_stop_after_the_programme(make_config):
-    m = TwinningModel(make_config(design="external_expert"), 4)
+    # members' own goal work and turnover losses go on after the programme; ties must not
+    own_work_off = {"goal_work_rate": 0.0, "turnover_knowledge_loss": 0.0}
+    m = TwinningModel(make_config(design="external_expert", learning=own_work_off), 4)
     for _ in range(m.config.schedule.programme_months):
         m.step()
     for _ in range(m.config.schedule.followup_months):

@@ -1,5 +1,6 @@
-"""Mechanisms of issue 9 (goal work, reciprocity, turnover losses): off by default, each moving
-the outcome in its documented direction when switched on (docs/ODD.md 7.17)."""
+"""Mechanisms beyond teaching (goal work, reciprocity, turnover losses): on in the calibrated
+defaults, each moving the outcome in its documented direction when switched off (docs/ODD.md
+7.17)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import ndtri
 
 import sim
 from sim.cli import scenario_config
 from sim.config import LearningConfig, ScenarioConfig
-from sim.learning import TieBatch, goal_work
+from sim.learning import TieBatch, feasible_levels, goal_work
 from sim.model import TwinningModel
 from sim.run import run_summaries
 
@@ -23,9 +25,8 @@ SWITCHES = {
     "turnover_knowledge_loss": 0.5,
     "turnover_tie_loss": 0.5,
 }
-BASE = ScenarioConfig(replications=30, seed=5)  # the point fit: every mechanism off
-# the posterior's representative set (configs/calibration/representative.yaml): all of them on
-CALIBRATED = replace(scenario_config(["calibration=representative"]), replications=30, seed=5)
+# the posterior's representative set, the defaults' values (configs/calibration/representative.yaml)
+BASE = replace(scenario_config(["calibration=representative"]), replications=30, seed=5)
 DATA = Path(__file__).resolve().parents[1] / "configs" / "data"
 
 
@@ -37,10 +38,9 @@ def mean(config: ScenarioConfig, measure: str = "mean_effect") -> float:
     return float(run_summaries(config)[measure].mean())
 
 
-def test_every_mechanism_is_off_in_the_point_fit_and_on_in_the_posteriors_set() -> None:
-    """The default point fit predates them (docs/ODD.md 7.17); the posterior calibrates them."""
-    assert all(getattr(LearningConfig(), name) == 0 for name in SWITCHES)
-    assert all(getattr(CALIBRATED.learning, name) > 0 for name in SWITCHES)
+def test_every_mechanism_is_on_in_the_calibrated_defaults() -> None:
+    assert all(getattr(LearningConfig(), name) > 0 for name in SWITCHES)
+    assert all(getattr(BASE.learning, name) > 0 for name in SWITCHES)
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ def test_switching_a_mechanism_off_moves_the_outcome_the_documented_way(
 ) -> None:
     """The ablations of docs/ODD.md 7.17, from the posterior's representative set on paired
     seeds."""
-    change = mean(with_learning(CALIBRATED, **{switch: 0.0}), measure) - mean(CALIBRATED, measure)
+    change = mean(with_learning(BASE, **{switch: 0.0}), measure) - mean(BASE, measure)
     assert np.sign(change) == direction, change
 
 
@@ -86,7 +86,9 @@ def test_goal_work_improves_members_that_have_no_teacher_at_all(tmp_path: Path) 
     members = pd.read_csv(DATA / "rwanda" / "institutions.csv", dtype=str)
     pairs = pd.DataFrame({"learner": members["id"], "teacher": "", "topic": "*"})
     pairs.to_csv(tmp_path / "pairs.csv", index=False)
-    config = with_learning(BASE, network_workshop_rate=0.0, provincial_workshop_rate=0.0)
+    config = with_learning(
+        BASE, goal_work_rate=0.0, network_workshop_rate=0.0, provincial_workshop_rate=0.0
+    )
     config = replace(
         config,
         replications=5,
@@ -100,7 +102,7 @@ def test_goal_work_closes_a_share_of_the_gap_to_the_feasible_level_only() -> Non
     cfg = LearningConfig(goal_work_rate=0.1, goal_support=2.0)
     capacity = np.array([[50.0, 95.0], [50.0, 50.0]])
     goals = np.array([[True, True], [False, True]])
-    feasible = np.array([90.0, 70.0])  # resources cap member 0 at 90, member 1 at 70
+    feasible = np.array([[90.0, 90.0], [70.0, 70.0]])  # member 0 can reach 90, member 1 70
     no_ties = TieBatch.build(
         *(np.zeros(0, dtype=np.int64),) * 3, np.zeros(0), np.zeros(0), np.zeros(0), 2
     )
@@ -121,18 +123,38 @@ def test_goal_work_closes_a_share_of_the_gap_to_the_feasible_level_only() -> Non
     np.testing.assert_allclose(slower, 0.3 * work)  # after the programme
 
 
+def test_the_feasible_level_rises_with_resources_and_with_how_much_a_kind_differs() -> None:
+    """A member can reach what members of its kind with its resources show, plus feasible_sd
+    baseline sds: a wide-spread topic leaves more to gain than a narrow one at any baseline."""
+    typical = np.array([[55.0, 78.0], [55.0, 78.0]])
+    spread = np.array([[10.0, 5.0], [10.0, 5.0]])
+    level = feasible_levels(typical, spread, np.array([0.5, 0.9]), 2.0)
+    np.testing.assert_allclose(level[0], [75.0, 88.0])  # median resources: mean + 2 sd
+    assert (level[1] > level[0]).all()  # more resources, more within reach
+    np.testing.assert_allclose(level[1] - level[0], ndtri(0.9) * spread[0])
+    assert feasible_levels(typical, spread, np.array([1.0, 1.0]), 10.0).max() == 100.0
+    model = TwinningModel(BASE, 1)
+    expected = feasible_levels(
+        model.pop.typical, model.pop.spread, model.pop.resource, BASE.learning.feasible_sd
+    )
+    np.testing.assert_array_equal(model.feasible, expected)
+    hospital = model.pop.topics.index("accreditation")
+    assert set(model.pop.typical[model.pop.applies[:, hospital], hospital]) == {55.0}
+
+
 def test_reciprocity_lets_mentors_learn_back() -> None:
     m = TwinningModel(with_learning(BASE, reciprocity=0.5), 1)
+    one_way = with_learning(BASE, reciprocity=0.0)
     assert m.reverse is not None and len(m.reverse.learner)
     mentors = set(m.ties.mentor[m.ties.mentor < m.pop.size].tolist())
     assert set(m.reverse.learner.tolist()) == mentors  # every peer mentor learns back
-    assert TwinningModel(BASE, 1).reverse is None
-    assert mean(with_learning(BASE, reciprocity=0.5)) > mean(BASE)
+    assert TwinningModel(one_way, 1).reverse is None
+    assert mean(with_learning(BASE, reciprocity=0.5)) > mean(one_way)
 
 
 @pytest.mark.parametrize("loss", ["turnover_knowledge_loss", "turnover_tie_loss"])
 def test_turnover_losses_lower_the_effect(loss: str) -> None:
-    often = with_learning(BASE, turnover_rate=0.05)
+    often = with_learning(BASE, turnover_rate=0.05, **{loss: 0.0})
     assert mean(with_learning(often, **{loss: 0.5})) < mean(often)
     assert mean(with_learning(often, **{loss: 0.5}), "sustained_effect") < mean(
         often, "sustained_effect"
@@ -142,7 +164,8 @@ def test_turnover_losses_lower_the_effect(loss: str) -> None:
 def test_the_counterfactual_is_untouched_by_the_new_mechanisms() -> None:
     none = replace(BASE, network=replace(BASE.network, design="none"))
     for seed in range(3):
-        plain = TwinningModel(none, seed).run().history.capacity
+        off = with_learning(none, **dict.fromkeys(SWITCHES, 0.0))
+        plain = TwinningModel(off, seed).run().history.capacity
         switched = TwinningModel(with_learning(none, **SWITCHES), seed).run().history.capacity
         np.testing.assert_array_equal(plain, switched)
 

@@ -58,6 +58,7 @@ EVENTS = [
 SUMMARY = [
     "run",
     "seed",
+    "particle",  # the posterior set the replication drew (the default samples the posterior)
     "design",
     "accreditation_estimate",
     "accreditation_true_effect",
@@ -206,7 +207,7 @@ def test_describe_reports_mean_ci_and_range_per_design_and_measure(small_runs):
     d = r.describe()
     assert list(d.index.names) == ["design", "measure"]
     assert list(d.columns) == ["mean", "ci_low", "ci_high", "p2.5", "p97.5", "n"]
-    measures = [c for c in SUMMARY if c not in ("run", "seed", "design")]
+    measures = [c for c in SUMMARY if c not in ("run", "seed", "particle", "design")]
     assert sorted(d.loc["tpn"].index) == sorted(measures)
     for measure in measures:
         values = r.summary[measure].dropna()
