@@ -4,8 +4,9 @@
 
 The run lives in results/calibration/abc-<key>.db, the key a fingerprint of everything that
 decides it (model code, priors, targets, settings, seed): once it has finished, rerunning the
-command reads it back and only redoes the summaries; an interrupted run starts again, with the
-same result; a changed model or prior gets a new run and never reads back an old one.
+command reads it back and only redoes the summaries; an interrupted run resumes from the
+candidates it had evaluated (a checkpoint beside the database), with the same result; a changed
+model or prior gets a new run and never reads back an old one.
 Writes configs/calibration/posterior.csv (parameter sets and weights), posterior.json (provenance
 and summary), representative.yaml (the accepted set nearest the posterior medians, selected with
 `calibration=representative`), docs/calibration.md and its figures.

@@ -8,13 +8,14 @@ sample size of 6 of 400 after one generation, 1.3 after four), so a threshold re
 would rest on a handful of parameter sets. pyabc's own parallel samplers reseed their workers
 from the operating system, so two runs with the same seed differ; `SeededSampler` gives
 candidate k of generation t its own seed and accepts in candidate order, so a run depends on its
-seed only, on one core or many. A finished run is read back from its database, an interrupted
-one restarts (with the same result).
+seed only, on one core or many. A finished run is read back from its database; an interrupted
+one resumes from a checkpoint of the candidates it had evaluated (with the same result).
 """
 
 from __future__ import annotations
 
 import logging
+import pickle
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import chain
@@ -30,6 +31,8 @@ from sim.calibration import PRIORS, Prior, distance, simulate
 from sim.config import ScenarioConfig
 from sim.metrics import PUBLISHED_ESTIMATES
 from sim.posterior import Posterior, with_values
+
+log = logging.getLogger(__name__)
 
 
 def candidate_seed(seed: int, generation: int, candidate: int) -> np.ndarray:
@@ -48,15 +51,31 @@ def _evaluate(simulate_one, seed: int, generation: int, candidates: range) -> li
 
 class SeededSampler(Sampler):
     """Evaluates candidates 0, 1, 2, ... of each generation in chunks across `n_jobs` processes
-    and keeps them in candidate order up to the n-th accepted one."""
+    and keeps them in candidate order up to the n-th accepted one. With a `checkpoint` file,
+    every evaluated batch is appended to it, and an interrupted generation resumes after the
+    last complete batch: the candidates' own seeds make the result the same as without a stop."""
 
-    def __init__(self, seed: int, n_jobs: int = 1, chunk: int = 20) -> None:
+    def __init__(
+        self, seed: int, n_jobs: int = 1, chunk: int = 20, checkpoint: Path | None = None
+    ) -> None:
         super().__init__()
-        self.seed, self.n_jobs, self.chunk = seed, n_jobs, chunk
+        self.seed, self.n_jobs, self.chunk, self.checkpoint = seed, n_jobs, chunk, checkpoint
 
     def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, **_):
         sample = self._create_empty_sample()
         done = 0
+
+        def take(particles: list) -> None:
+            nonlocal done
+            for particle in particles:
+                if sample.n_accepted >= n:
+                    break
+                sample.append(particle)
+                done += 1
+
+        take(evaluated(self.checkpoint, t))
+        if done:
+            log.info("generation %d resumed after %d candidates (%s)", t, done, self.checkpoint)
         with Parallel(n_jobs=self.n_jobs) as parallel:
             while sample.n_accepted < n and done < max_eval:
                 starts = range(done, done + self.n_jobs * self.chunk, self.chunk)
@@ -64,14 +83,30 @@ class SeededSampler(Sampler):
                     delayed(_evaluate)(simulate_one, self.seed, t, range(s, s + self.chunk))
                     for s in starts
                 )
-                for particle in chain.from_iterable(batches):
-                    if sample.n_accepted >= n:
-                        break
-                    sample.append(particle)
-                    done += 1
+                particles = list(chain.from_iterable(batches))
+                if self.checkpoint:
+                    with self.checkpoint.open("ab") as file:
+                        pickle.dump((t, particles), file)
+                take(particles)
         self.nr_evaluations_ = done
         sample.ok = sample.n_accepted >= n
         return sample
+
+
+def evaluated(checkpoint: Path | None, generation: int) -> list:
+    """The candidates of `generation` a checkpoint holds, in order, up to its last complete
+    batch (a batch cut short by a stop is dropped and evaluated again)."""
+    particles: list = []
+    if not (checkpoint and checkpoint.is_file()):
+        return particles
+    with checkpoint.open("rb") as file:
+        while True:
+            try:
+                t, batch = pickle.load(file)
+            except (EOFError, pickle.UnpicklingError):
+                return particles
+            if t == generation:
+                particles += batch
 
 
 class ProgrammeModel:
@@ -108,14 +143,18 @@ class Settings:
 
 def abc_rejection(config: ScenarioConfig, db: Path, seed: int, settings: Settings, n_jobs: int):
     """The posterior towards the article's contrasts, run into `db` or read back from it when
-    that run finished; returns pyabc's History."""
+    that run finished; an interrupted run resumes from its checkpoint beside `db`. Returns
+    pyabc's History."""
     logging.getLogger("ABC").setLevel(logging.WARNING)
     url = f"sqlite:///{db}"
+    checkpoint = db.with_name(
+        f"{db.name}.seed{seed}-n{settings.population}-eps{settings.epsilon:g}.partial"
+    )
     if db.is_file():
         history = pyabc.History(url)
         if history.max_t >= 0:
             return history
-        db.unlink()  # interrupted before its generation was stored: start it again
+        db.unlink()  # stopped before its generation was stored: the checkpoint resumes it
     db.parent.mkdir(parents=True, exist_ok=True)
     abc = pyabc.ABCSMC(
         ProgrammeModel(config),
@@ -123,10 +162,12 @@ def abc_rejection(config: ScenarioConfig, db: Path, seed: int, settings: Setting
         distance,
         population_size=settings.population,
         eps=pyabc.ListEpsilon([settings.epsilon]),
-        sampler=SeededSampler(seed, n_jobs),
+        sampler=SeededSampler(seed, n_jobs, checkpoint=checkpoint),
     )
     abc.new(url, dict(PUBLISHED_ESTIMATES))
-    return abc.run(max_nr_populations=1, max_walltime=timedelta(hours=settings.hours))
+    history = abc.run(max_nr_populations=1, max_walltime=timedelta(hours=settings.hours))
+    checkpoint.unlink(missing_ok=True)  # the generation is in the database now
+    return history
 
 
 def posterior_of(history) -> Posterior:

@@ -12,13 +12,13 @@ draw from (`calibration.sample=posterior`) so that reported intervals carry para
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from sim.config import ScenarioConfig
+from sim.config import Sample, ScenarioConfig
 from sim.metrics import PUBLISHED_ESTIMATES, summarise
 from sim.model import TwinningModel
 from sim.posterior import with_values
@@ -127,7 +127,9 @@ STUDIES = [
 
 def simulate(config: ScenarioConfig, seed: int) -> dict[str, float]:
     """One programme under `config` and the same members under every study's design: the
-    article's two contrasts (from the TPN run) and each study's effect in goal topics."""
+    article's two contrasts (from the TPN run) and each study's effect in goal topics. It runs
+    the configured values, never a posterior draw: a candidate is judged by its own values."""
+    config = replace(config, calibration=replace(config.calibration, sample=Sample.point))
     twin = TwinningModel(counterfactual_of(config), seed).run()
     out: dict[str, float] = {}
     for study in STUDIES:

@@ -4,6 +4,10 @@ drawing from it, and the calibrated defaults' fit."""
 from __future__ import annotations
 
 import json
+import logging
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +17,7 @@ import pytest
 
 import sim
 from sim import abc
-from sim.abc import Settings, abc_rejection, posterior_of
+from sim.abc import Settings, abc_rejection, evaluated, posterior_of
 from sim.calibration import BAND_SCALE, CONTRAST_SCALE, PRIORS, STUDIES, distance, simulate
 from sim.cli import keep_overridden, scenario_config
 from sim.config import CalibrationConfig, TopicSpec
@@ -121,6 +125,33 @@ def test_abc_is_the_same_serial_and_parallel_and_a_finished_run_is_read_back(tmp
         assert serial[p.key].between(p.low, p.high).all(), p.key
     history = run(tmp_path / "serial.db", 1)
     assert (history.get_population_extended(t=0)["distance"] <= 1.5).all()
+
+
+@pytest.mark.slow
+def test_an_interrupted_abc_run_resumes_to_the_same_posterior(tmp_path, caplog) -> None:
+    """Killed in the middle of its generation, a run resumes from the candidates its checkpoint
+    holds and ends with the posterior an uninterrupted run with the same seed gives."""
+    settings, db = Settings(population=12, epsilon=0.6), tmp_path / "stopped.db"
+    code = (
+        "from pathlib import Path; import sim; from sim.abc import Settings, abc_rejection; "
+        f"abc_rejection(sim.ScenarioConfig(), Path({str(db)!r}), 5, Settings(12, 0.6), 1)"
+    )
+    run = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 120
+    while not any(p.stat().st_size for p in tmp_path.glob("*.partial")):
+        assert run.poll() is None and time.monotonic() < deadline, "no checkpoint written"
+        time.sleep(0.02)
+    run.kill()
+    run.wait()
+    (checkpoint,) = tmp_path.glob("*.partial")
+    done = len(evaluated(checkpoint, 0))
+    assert 0 < done < 400  # stopped part-way
+    with caplog.at_level(logging.INFO, logger="sim.abc"):
+        resumed = posterior_of(abc_rejection(sim.ScenarioConfig(), db, 5, settings, 1)).particles
+    assert f"generation 0 resumed after {done} candidates" in caplog.text  # not evaluated again
+    fresh = abc_rejection(sim.ScenarioConfig(), tmp_path / "fresh.db", 5, settings, 1)
+    pd.testing.assert_frame_equal(resumed, posterior_of(fresh).particles)
+    assert not checkpoint.exists()  # the finished generation lives in the database
 
 
 def test_the_stored_posterior_loads_and_reproduces_its_summary() -> None:
