@@ -1,6 +1,10 @@
 # Two commands do all set-up on a fresh clone: `make run` and `make test`.
 # Each creates .venv on first use and installs the exact versions in requirements.lock.
-PYTHON ?= python3.11
+# The first Python >= 3.12 on PATH, else pyenv's; `make PYTHON=/path/to/python3.x` chooses one.
+CANDIDATES := python3.14 python3.13 python3.12 python3 \
+	$(sort $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3))
+PYTHON ?= $(firstword $(foreach p,$(CANDIDATES),$(shell $(p) -c \
+	'import sys; print(sys.version_info >= (3, 12))' 2>/dev/null | grep -qx True && echo $(p))))
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -8,6 +12,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint format bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
+	@test -n "$(PYTHON)" || { echo "make: no Python >= 3.12 found (on PATH or in ~/.pyenv): install one, or run make PYTHON=/path/to/python3.12"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
 	touch $(STAMP)
@@ -32,7 +37,7 @@ bench: $(STAMP)  ## timings against Mesa's virus_on_network, of users' files, ca
 	$(BIN)/python benchmarks/bench_calibration.py
 
 lock: $(STAMP)  ## re-pin requirements.lock to what the venv holds
-	{ echo "# Exact versions for Python 3.11 (runtime and dev). Regenerate with: make lock"; \
+	{ echo "# Exact versions for Python 3.12 and 3.13 (runtime and dev). Regenerate with: make lock"; \
 	  $(BIN)/python -m pip list --format=freeze --exclude-editable --disable-pip-version-check \
 	  | grep -viE "^(pip|setuptools|twinning-sim)=="; } > requirements.lock
 

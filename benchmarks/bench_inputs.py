@@ -51,7 +51,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         seed = replication_seeds(base.seed, 1)[0]
-        export_s, _ = timed(lambda: export(TwinningModel(base, seed).release(), folder))
+        export_s, _ = timed(lambda: export(TwinningModel(base, seed), folder))
         files = from_folder(base, folder)
         rows = len(pd.read_csv(folder / "institutions.csv"))
         pairs = len(pd.read_csv(folder / "pairs.csv"))

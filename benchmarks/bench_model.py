@@ -70,7 +70,7 @@ def main() -> None:
         n = 40 * factor
         seeds = max(2, args.seeds // factor)
         ours = measure(lambda s, c=cfg: TwinningModel(c, s), seeds, args.repeats)
-        virus = measure(lambda s, n=n: VirusOnNetwork(num_nodes=n, seed=s), seeds, args.repeats)
+        virus = measure(lambda s, n=n: VirusOnNetwork(num_nodes=n, rng=s), seeds, args.repeats)
         for name, (setup, run) in (("virus_on_network", virus), ("twinning-sim (tpn)", ours)):
             ratio = (setup + run) / sum(virus)
             print(

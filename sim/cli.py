@@ -225,7 +225,7 @@ def validate(overrides: list[str]) -> ScenarioConfig:
     for the design's fixed activities, exactly as the run will. Returns the config."""
     config = OmegaConf.to_object(compose(config_name="config", overrides=overrides))
     config = keep_overridden(config, overrides)
-    TwinningModel(config).release()
+    TwinningModel(config)
     return config
 
 

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = scenario_config(args.overrides)
         seed = replication_seeds(config.seed, args.run + 1)[args.run]
-        written = export(TwinningModel(config, seed).release(), Path(args.out))
+        written = export(TwinningModel(config, seed), Path(args.out))
     except (ConfigError, OSError) as error:
         print(f"tpn-sim-export: error: {error}", file=sys.stderr)
         return 2

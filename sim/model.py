@@ -77,7 +77,7 @@ class TwinningModel(mesa.Model):
     def __init__(self, config: ScenarioConfig | None = None, seed: int | None = None) -> None:
         config = config or ScenarioConfig()
         seed = config.seed if seed is None else seed
-        super().__init__(seed=seed)
+        super().__init__(rng=seed)
         self.config, self.particle = drawn(config, seed)  # the posterior's set for this seed
         config = self.config
         self.seed = seed
@@ -390,13 +390,7 @@ class TwinningModel(mesa.Model):
             self.log(month, "expert_followup", Mode.virtual, "", n_experts, costs.expert_followup)
 
     def run(self) -> TwinningModel:
-        """Every month of programme and follow-up; then release Mesa's hold on the model."""
+        """Every month of programme and follow-up."""
         for _ in range(self.months):
             self.step()
-        return self.release()
-
-    def release(self) -> TwinningModel:
-        """Mesa 3.3 keeps every model alive in a class-level id counter (mesa issue #3179, fixed
-        after 3.3): a model that adds no more agents drops that reference."""
-        mesa.Agent._ids.pop(self, None)
         return self

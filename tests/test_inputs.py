@@ -84,7 +84,7 @@ def test_types_as_data_keep_the_default_scenario_numbers() -> None:
 def exported(tmp_path_factory) -> tuple[Path, int]:
     folder = tmp_path_factory.mktemp("export")
     seed = replication_seeds(ScenarioConfig().seed, 1)[0]
-    export(TwinningModel(ScenarioConfig(), seed).release(), folder)
+    export(TwinningModel(ScenarioConfig(), seed), folder)
     return folder, seed
 
 
