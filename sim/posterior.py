@@ -16,37 +16,53 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config import ConfigError, Sample, ScenarioConfig
+from sim.config import ConfigError, PopulationConfig, Sample, ScenarioConfig
 
 SHIPPED = Path(__file__).resolve().parent.parent / "configs/calibration/posterior.csv"
 
 
 def with_values(config: ScenarioConfig, values: dict[str, object]) -> ScenarioConfig:
     """`config` with dotted keys set (validated like any config): `section.field`, or
-    `topic.<name>.<field>` for a topic area's baseline distribution."""
+    `topic.<name>.<field>` for a topic area's baseline distribution. Each section is replaced,
+    and so validated, once: replications draw a set each, and this is on their path."""
+    fields: dict[str, dict[str, object]] = {}
     for key, value in values.items():
         section, *rest = key.split(".")
         if section == "topic":
-            config = with_topic(config, *rest, value)
+            name, field = rest
+            fields.setdefault("topic", {}).setdefault(name, {})[field] = value
         else:
             [field] = rest
-            new = replace(getattr(config, section), **{field: value})
-            config = replace(config, **{section: new})
-    return config
+            fields.setdefault(section, {})[field] = value
+    changes = {
+        section: replace(getattr(config, section), **new)
+        for section, new in fields.items()
+        if section != "topic"
+    }
+    if "topic" in fields:
+        changes["population"] = with_topics(
+            changes.get("population", config.population), fields["topic"]
+        )
+    return replace(config, **changes) if changes else config
 
 
-def with_topic(config: ScenarioConfig, name: str, field: str, value: float) -> ScenarioConfig:
-    """Set a topic's baseline field in every type that has the topic."""
-    pop = config.population
+def with_topics(pop: PopulationConfig, topics: dict[str, dict[str, object]]) -> PopulationConfig:
+    """Set topics' baseline fields in every type that has the topic."""
     types = {
         kind: replace(
-            spec, topics=spec.topics | {name: replace(spec.topics[name], **{field: value})}
+            spec,
+            topics=spec.topics
+            | {
+                name: replace(spec.topics[name], **new)
+                for name, new in topics.items()
+                if name in spec.topics
+            },
         )
-        if name in spec.topics
+        if topics.keys() & spec.topics.keys()
         else spec
         for kind, spec in pop.types.items()
     }
-    return replace(config, population=replace(pop, types=types))
+    return replace(pop, types=types)
 
 
 def topic_owners(config: ScenarioConfig, name: str) -> list[str]:
