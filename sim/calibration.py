@@ -22,7 +22,7 @@ from sim.config import Sample, ScenarioConfig
 from sim.metrics import PUBLISHED_ESTIMATES, summarise
 from sim.model import TwinningModel
 from sim.posterior import with_values
-from sim.run import counterfactual_of, replication_seeds
+from sim.run import replication_seeds
 
 # How far one simulated programme's contrast may sit from the published one, in points per unit of
 # distance: about the spread of the article's estimator between replications of one parameter set
@@ -130,10 +130,9 @@ def simulate(config: ScenarioConfig, seed: int) -> dict[str, float]:
     article's two contrasts (from the TPN run) and each study's effect in goal topics. It runs
     the configured values, never a posterior draw: a candidate is judged by its own values."""
     config = replace(config, calibration=replace(config.calibration, sample=Sample.point))
-    twin = TwinningModel(counterfactual_of(config), seed).run()
     out: dict[str, float] = {}
     for study in STUDIES:
-        row = summarise(TwinningModel(with_values(config, study.settings), seed).run(), twin)
+        row = summarise(TwinningModel(with_values(config, study.settings), seed).run())
         out[study.name] = row["mean_effect"]
         if study.settings["network.design"] == "tpn":
             out |= {topic: row[f"{topic}_estimate"] for topic in PUBLISHED_ESTIMATES}

@@ -33,6 +33,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.config import ConfigError, Sample, ScenarioConfig
+from sim.memory import check_memory
 from sim.model import TwinningModel
 from sim.posterior import SHIPPED, kept
 from sim.results import (
@@ -220,11 +221,13 @@ def job_overrides(
 
 
 def validate(overrides: list[str]) -> ScenarioConfig:
-    """Compose one job as Hydra will, build (so range-check) its ScenarioConfig, and set up one
-    model from it: that reads and validates the users' files and checks that the budget pays
-    for the design's fixed activities, exactly as the run will. Returns the config."""
+    """Compose one job as Hydra will, build (so range-check) its ScenarioConfig, check that it
+    fits in memory, and set up one model from it: that reads and validates the users' files and
+    checks that the budget pays for the design's fixed activities, exactly as the run will.
+    Returns the config."""
     config = OmegaConf.to_object(compose(config_name="config", overrides=overrides))
     config = keep_overridden(config, overrides)
+    check_memory(config)
     TwinningModel(config)
     return config
 

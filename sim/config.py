@@ -11,6 +11,7 @@ import math
 import numbers
 import re
 import string
+from collections import Counter
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -284,7 +285,7 @@ class PopulationConfig(Validated):
         provinces = [p.name for p in self.provinces]
         districts = [d for p in self.provinces for d in p.districts]
         repeated = sorted(
-            {n for names in (provinces, districts) for n in names if names.count(n) > 1}
+            n for names in (provinces, districts) for n, k in Counter(names).items() if k > 1
         )
         if repeated:  # institution names are built from them and must be unique
             raise ConfigError(
@@ -527,6 +528,14 @@ class CostConfig(Validated):
     budget: float = param(0.0, 0, 1e10, "USD (0 = no cap)", "user choice")
 
 
+class Collect(StrEnum):
+    """What a run keeps: every table, or one summary row per replication (very large runs and
+    sweeps, which need no panel)."""
+
+    all = "all"
+    summary = "summary"
+
+
 class Sample(StrEnum):
     point = "point"
     posterior = "posterior"
@@ -565,8 +574,14 @@ class ScenarioConfig(Validated):
     headline_topics: list[str] = field(default_factory=lambda: ["accreditation", "cbhi_coverage"])
     seed: int = param(20210801, 0, 2**63 - 1, "integer", "any; fixes every random draw")
     replications: int = param(100, 1, 10_000_000, "runs", "assumption: enough for 95% intervals")
+    collect: Collect = Collect.all
 
     def check(self, section: str) -> None:
+        if self.collect not in set(Collect):
+            raise ConfigError(
+                f"collect={self.collect!r} is invalid: allowed {[c.value for c in Collect]}"
+            )
+        self.collect = Collect(self.collect)
         pop, goals = self.population, self.kickoff.goals_per_institution
         present = {kind for _, kind, names in pop.layout() if names} if not pop.path else set()
         for kind, spec in pop.types.items():

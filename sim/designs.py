@@ -96,48 +96,112 @@ def ties_to_fixed_partner(ctx: DesignContext, partner: np.ndarray) -> Ties:
 
 @register
 class TopicSpecificNetwork(NetworkDesign):
-    """The TPN: per goal, a high performer in that topic, similar in resources, with room."""
+    """The TPN: per goal, a high performer in that topic, similar in resources, with room.
+
+    Goals are served first come, first served, in a random order. Each takes the eligible high
+    performer with room that scores best on `similarity_preference * similarity + (1 - that)
+    * level / 100` (the lowest member index on a tie), found by CandidatePool without a
+    goal x candidate matrix.
+    """
 
     name = "tpn"
 
     def build(self, ctx: DesignContext) -> Ties:
         learner, topic = ctx.kickoff.goal_cells()
-        options = self.ranked_options(ctx, learner, topic)
-        load = [0] * ctx.pop.size
         chosen = np.full(len(learner), -1)
+        pool = CandidatePool(ctx)
         for g in ctx.rng.permutation(len(learner)).tolist():  # first come, first served
-            for m in options[g]:
-                if load[m] < ctx.kickoff_cfg.max_mentees:
-                    load[m] += 1
-                    chosen[g] = m
-                    break
+            chosen[g] = pool.take(int(learner[g]), int(topic[g]))
         keep = chosen >= 0
         return Ties.from_pairs(learner[keep], chosen[keep], topic[keep])
 
-    @staticmethod
-    def ranked_options(ctx: DesignContext, learner: np.ndarray, topic: np.ndarray) -> list[list]:
-        """Per goal, the eligible high performers in its topic, most preferred first.
 
-        Candidates are the topic's high performers, padded to a (goal, candidate) matrix, so the
-        work grows with goals x high performers, not goals x members.
-        """
-        obs, cfg, resource = ctx.kickoff.observed, ctx.kickoff_cfg, ctx.pop.resource
+class CandidatePool:
+    """Per topic, the high performers with room, in resource bands of about BAND members, each
+    band strongest first, as plain lists (a goal looks at a few dozen members, where numpy's
+    cost per call would exceed the work).
+
+    A goal scans the bands nearest its resources first, and each band from the strongest down,
+    and stops as soon as no member left could score higher: the score is bounded by the band's
+    distance and the member's level. So the work grows with goals, not goals x members, and a
+    national network of 100,000 members matches in seconds.
+    """
+
+    BAND = 32
+
+    def __init__(self, ctx: DesignContext) -> None:
+        pop, cfg, obs = ctx.pop, ctx.kickoff_cfg, ctx.kickoff.observed
+        self.observed, self.gap, self.pref = obs, cfg.min_gap, cfg.similarity_preference
+        self.resource, self.kind = pop.resource.tolist(), pop.kind.tolist()
+        self.may_teach = pop.may_teach.tolist()
+        self.room = np.full(pop.size, cfg.max_mentees).tolist()
         high = ctx.kickoff.high_performer
-        count = high.sum(axis=0)
-        width = int(count.max(initial=0))
-        first = np.argsort(~high, axis=0, kind="stable")[:width].T  # (K, width), members order
-        padded = np.where(np.arange(width) < count[:, None], first, -1)
-        cand = padded[topic]  # (G, width)
-        level = obs[cand, topic[:, None]]
-        eligible = (cand >= 0) & (cand != learner[:, None])
-        eligible &= ctx.pop.may_teach[ctx.pop.kind[cand], ctx.pop.kind[learner][:, None]]
-        eligible &= obs[learner, topic][:, None] + cfg.min_gap <= level
-        similarity = 1 - np.abs(resource[cand] - resource[learner][:, None])
-        pref = cfg.similarity_preference
-        score = pref * similarity + (1 - pref) * level / 100
-        order = np.argsort(np.where(eligible, -score, np.inf), axis=1, kind="stable")
-        ranked = np.take_along_axis(cand, order, axis=1).tolist()
-        return [row[:n] for row, n in zip(ranked, eligible.sum(axis=1).tolist(), strict=True)]
+        self.bands: list[list[tuple[list[int], list[float]]]] = []
+        self.top: list[float] = []  # per topic, the highest level: a bound on every score
+        for k in range(high.shape[1]):
+            members = np.flatnonzero(high[:, k])
+            members = members[np.argsort(-obs[members, k], kind="stable")]  # ties: member order
+            width = max(len(members) // self.BAND, 1)
+            band = np.minimum((pop.resource[members] * width).astype(np.int64), width - 1)
+            self.bands.append(
+                [
+                    (members[band == b].tolist(), obs[members[band == b], k].tolist())
+                    for b in range(width)
+                ]
+            )
+            self.top.append(float(obs[members, k].max(initial=0)))
+        self.topics = [np.flatnonzero(row).tolist() for row in high]  # a member's topics
+
+    def take(self, learner: int, topic: int) -> int:
+        """The best eligible high performer with room for this goal (-1 if none); it loses a
+        place, and leaves the pool once it has none."""
+        pref, resource, kind = self.pref, self.resource[learner], self.kind[learner]
+        threshold = float(self.observed[learner, topic]) + self.gap
+        level_bound = (1 - pref) * self.top[topic] / 100
+        best, best_score = -1, -np.inf
+        for members, levels, near in self.nearest_bands(topic, resource):
+            if pref * (1 - near) + level_bound < best_score:
+                break  # this band and all farther ones are too far to score higher
+            for m, level in zip(members, levels, strict=True):
+                if level < threshold or pref * (1 - near) + (1 - pref) * level / 100 < best_score:
+                    break  # weaker from here on: none is eligible, or none could score higher
+                if m == learner or not self.may_teach[self.kind[m]][kind]:
+                    continue
+                score = pref * (1 - abs(self.resource[m] - resource)) + (1 - pref) * level / 100
+                if score > best_score or (score == best_score and m < best):
+                    best, best_score = m, score
+        if best >= 0:
+            self.room[best] -= 1
+            if not self.room[best]:
+                self.remove(best)
+        return best
+
+    def nearest_bands(self, topic: int, resource: float):
+        """(members, levels, smallest resource distance) of the topic's bands, nearest first;
+        the distance is shaded down by 1e-12 so that rounding never overstates it."""
+        bands = self.bands[topic]
+        width = len(bands)
+        home = min(int(resource * width), width - 1)
+        below, above = home - 1, home + 1
+        yield *bands[home], 0.0
+        while below >= 0 or above < width:
+            left = resource - (below + 1) / width if below >= 0 else np.inf
+            right = above / width - resource if above < width else np.inf
+            if left <= right:
+                yield *bands[below], max(left - 1e-12, 0.0)
+                below -= 1
+            else:
+                yield *bands[above], max(right - 1e-12, 0.0)
+                above += 1
+
+    def remove(self, member: int) -> None:
+        """A full mentor leaves its band in every topic it is a high performer in."""
+        band = self.resource[member]
+        for k in self.topics[member]:
+            bands = self.bands[k]
+            members, levels = bands[min(int(band * len(bands)), len(bands) - 1)]
+            at = members.index(member)
+            del members[at], levels[at]
 
 
 class FixedPartner(NetworkDesign):

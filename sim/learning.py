@@ -56,16 +56,18 @@ class MonthGains:
     peer_contact: np.ndarray  # (N,) fit-weighted intensity of contact with peers
 
 
+def engagement(leadership: np.ndarray, interest: np.ndarray, cfg: LearningConfig) -> np.ndarray:
+    """(N, K) leadership's part of effort; it changes only when a leader does."""
+    return (leadership[:, None] * interest) ** cfg.leadership_weight
+
+
 def effort(
-    motivation: np.ndarray,
-    leadership: np.ndarray,
-    interest: np.ndarray,
-    time: np.ndarray,
-    cfg: LearningConfig,
+    motivation: np.ndarray, time: np.ndarray, engaged: np.ndarray, cfg: LearningConfig
 ) -> np.ndarray:
-    """(N, K) effort in [0, 1]; multiplicative, so one missing ingredient stalls learning."""
+    """(N, K) effort in [0, 1]; multiplicative, so one missing ingredient stalls learning.
+    `engaged` is `engagement(leadership, interest)`."""
     person = motivation**cfg.motivation_weight * time**cfg.time_weight
-    return person[:, None] * (leadership[:, None] * interest) ** cfg.leadership_weight
+    return person[:, None] * engaged
 
 
 def context_fit(resource_a: np.ndarray, resource_b: np.ndarray, penalty: float) -> np.ndarray:

@@ -40,9 +40,9 @@ def _mean(x: np.ndarray) -> float:
     return float(x.mean()) if x.size else float("nan")
 
 
-def summarise(model: TwinningModel, counterfactual: TwinningModel) -> dict[str, float]:
-    """One row of outcome measures for a run, given its no-programme twin."""
-    pop, h, cf = model.pop, model.history, counterfactual.history
+def summarise(model: TwinningModel) -> dict[str, float]:
+    """One row of outcome measures for a finished run, effects against its counterfactual."""
+    pop, h = model.pop, model.history
     end = model.config.schedule.programme_months
     later = model.months
     goals = model.kickoff.goals
@@ -53,12 +53,12 @@ def summarise(model: TwinningModel, counterfactual: TwinningModel) -> dict[str, 
         members = pop.applies[:, k] & (topic in pop.topics)  # none: no member has the topic
         chose = goals[members, k]
         change = kpi[end, members, k] - kpi[0, members, k]
-        effect = h.capacity[end, members, k] - cf.capacity[end, members, k]
+        effect = h.capacity[end, members, k] - h.counterfactual[end, members, k]
         row[f"{topic}_estimate"] = selection_estimate(change, chose)
         row[f"{topic}_true_effect"] = _mean(effect[chose])
         row[f"{topic}_choosers"] = int(chose.sum())
     gain = h.capacity[end] - h.capacity[0]
-    effect = h.capacity[end] - cf.capacity[end]
+    effect = h.capacity[end] - h.counterfactual[end]
     bottom = bottom_quartile(pop.applies, h.capacity[0], pop.kind)[:, None] & goals
     cost = sum(e[-1] for e in model.event_log)
     total_effect = effect[goals].sum()
@@ -68,7 +68,7 @@ def summarise(model: TwinningModel, counterfactual: TwinningModel) -> dict[str, 
         "bottom_quartile_gain": _mean(gain[bottom]),
         "bottom_quartile_effect": _mean(effect[bottom]),
         "sustained_gain": _mean(h.capacity[later][goals] - h.capacity[0][goals]),
-        "sustained_effect": _mean(h.capacity[later][goals] - cf.capacity[later][goals]),
+        "sustained_effect": _mean(h.capacity[later][goals] - h.counterfactual[later][goals]),
         "total_cost": float(cost),
         "cost_per_point": float(cost / total_effect)
         if cost > 0 and total_effect > 0

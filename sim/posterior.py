@@ -10,7 +10,7 @@ agree.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -94,8 +94,13 @@ class Posterior:
         rng = np.random.default_rng([seed, 0x9E3779B9])  # a stream apart from the model's
         return int(rng.choice(len(self.particles), p=self.particles["weight"].to_numpy()))
 
+    @cached_property
+    def matrix(self) -> np.ndarray:
+        """(sets, keys) values: a set is read once per replication, so not through pandas."""
+        return self.particles[self.keys].to_numpy(float)
+
     def values(self, index: int) -> dict[str, float]:
-        return {k: float(self.particles[k].iloc[index]) for k in self.keys}
+        return dict(zip(self.keys, self.matrix[index].tolist(), strict=True))
 
     def draw(self, seed: int) -> dict[str, float]:
         """The parameter set for replication `seed`."""
@@ -152,19 +157,41 @@ def kept(config: ScenarioConfig, keys: set[str]) -> ScenarioConfig:
     return replace(config, calibration=replace(config.calibration, fixed=fixed))
 
 
+class Draws:
+    """The configurations of a scenario's replications: `config` with its calibrated
+    parameters drawn for each replication seed. Each posterior set is applied, and so
+    validated, once however many replications draw it."""
+
+    def __init__(self, config: ScenarioConfig) -> None:
+        self.config = config
+        self.sets: dict[int, ScenarioConfig] = {}
+        calibration = config.calibration
+        self.posterior = None
+        if calibration.sample == Sample.posterior:
+            self.posterior = read_posterior(calibration.posterior)
+            unknown = sorted(set(calibration.fixed) - set(self.posterior.keys))
+            if unknown:
+                raise ConfigError(
+                    f"calibration.fixed names {unknown}, not calibrated: allowed "
+                    f"{self.posterior.keys}"
+                )
+
+    def __call__(self, seed: int) -> tuple[ScenarioConfig, int | None]:
+        """The configuration of replication `seed` (with nothing left to draw) and the index of
+        its posterior set, or `config` unchanged and None when it samples no posterior. Keys
+        listed in `calibration.fixed` keep their configured values."""
+        if self.posterior is None:
+            return self.config, None
+        index = self.posterior.index(seed)
+        if index not in self.sets:
+            fixed = self.config.calibration.fixed
+            values = {k: v for k, v in self.posterior.values(index).items() if k not in fixed}
+            config = with_values(self.config, values)
+            point = replace(config.calibration, sample=Sample.point)
+            self.sets[index] = replace(config, calibration=point)
+        return self.sets[index], index
+
+
 def drawn(config: ScenarioConfig, seed: int) -> tuple[ScenarioConfig, int | None]:
-    """`config` with its calibrated parameters drawn for replication `seed` (and the index of
-    the drawn set), or unchanged (and None) when it samples no posterior. Keys listed in
-    `calibration.fixed` keep their configured values."""
-    calibration = config.calibration
-    if calibration.sample != Sample.posterior:
-        return config, None
-    posterior = read_posterior(calibration.posterior)
-    unknown = sorted(set(calibration.fixed) - set(posterior.keys))
-    if unknown:
-        raise ConfigError(
-            f"calibration.fixed names {unknown}, not calibrated: allowed {posterior.keys}"
-        )
-    index = posterior.index(seed)
-    values = {k: v for k, v in posterior.values(index).items() if k not in calibration.fixed}
-    return with_values(config, values), index
+    """`config` with its calibrated parameters drawn for replication `seed` (Draws)."""
+    return Draws(config)(seed)

@@ -1,4 +1,4 @@
-"""Run a scenario over many replications, each beside its no-programme counterfactual.
+"""Run a scenario over many replications, each measured against its own counterfactual.
 
 Replication seeds are spawned from the root seed with numpy's SeedSequence, so replication r has the
 same seed however the replications are split across processes or machines.
@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.config import ScenarioConfig
+from sim.config import Collect, ScenarioConfig
+from sim.memory import check_memory
 from sim.metrics import summarise
-from sim.model import TwinningModel
-from sim.tables import Results, events_frame, panel_frame, ties_frame
+from sim.model import Reporter, TwinningModel
+from sim.posterior import Draws
+from sim.tables import Collector, Results
 
 log = logging.getLogger(__name__)
 
@@ -27,61 +29,66 @@ def replication_seeds(root: int, replications: int) -> list[int]:
     return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
 
 
-def counterfactual_of(config: ScenarioConfig) -> ScenarioConfig:
-    """The same scenario with no programme: what the members would have done anyway."""
-    return replace(config, network=replace(config.network, design="none"))
-
-
-def run_pair(config: ScenarioConfig, run: int, seed: int) -> tuple[TwinningModel, dict]:
-    """One replication and its counterfactual twin: the model and its summary row."""
-    model = TwinningModel(config, seed).run()
-    twin = TwinningModel(counterfactual_of(config), seed).run()
-    drew = {} if model.particle is None else {"particle": model.particle}  # its posterior set
+def run_replication(
+    draws: Draws, run: int, seed: int, **reporters: dict[str, Reporter] | None
+) -> tuple[TwinningModel, dict]:
+    """One replication of the scenario `draws` configures: the finished model and its summary
+    row."""
+    config, particle = draws(seed)
+    model = TwinningModel(config, seed, **reporters).run()
+    drew = {} if particle is None else {"particle": particle}  # its posterior set
     ids = {"run": run, "seed": seed} | drew | {"design": config.network.label}
-    return model, ids | summarise(model, twin)
+    return model, ids | summarise(model)
 
 
-def run_replication(config: ScenarioConfig, run: int, seed: int) -> Results:
-    """One replication's tables; its summary compares it with its counterfactual twin."""
-    model, row = run_pair(config, run, seed)
-    return Results(
-        panel_frame(model, run),
-        ties_frame(model, run),
-        events_frame(model, run),
-        pd.DataFrame([row]),
-    )
+def run_scenario(
+    config: ScenarioConfig | None = None,
+    progress: bool = False,
+    *,
+    model_reporters: dict[str, Reporter] | None = None,
+    agent_reporters: dict[str, Reporter] | None = None,
+) -> Results:
+    """Run `config.replications` replications (default: the Rwanda TPN scenario) as tables,
+    and warn of goals without a teacher and of budgets left unspent.
 
-
-def run_summaries(config: ScenarioConfig) -> pd.DataFrame:
-    """Only the summary rows of `config.replications` replications: the fast path for
-    calibration and sensitivity studies, which need no panel."""
-    seeds = replication_seeds(config.seed, config.replications)
-    return pd.DataFrame([run_pair(config, run, seed)[1] for run, seed in enumerate(seeds)])
-
-
-def run_scenario(config: ScenarioConfig | None = None, progress: bool = False) -> Results:
-    """Run `config.replications` replications (default: the Rwanda TPN scenario) as tables."""
+    Reporters are Mesa DataCollector reporters, collected monthly: a name and an attribute
+    name or a function of the model (`model_reporters`, added to the defaults of
+    sim.model.monthly_reporters) or of an `Institution` (`agent_reporters`); they come back as
+    the tidy tables `model_vars` and `agent_vars`."""
     config = config or ScenarioConfig()
-    seeds = replication_seeds(config.seed, config.replications)
-    quiet = None if progress else True  # None: a bar on terminals only
-    bar = tqdm(enumerate(seeds), total=len(seeds), desc="replications", disable=quiet)
-    parts = [run_replication(config, run, seed) for run, seed in bar]
-    results = Results(
-        *(
-            pd.concat([getattr(p, name) for p in parts], ignore_index=True)
-            for name in ("panel", "ties", "events", "summary")
-        )
-    )
-    warn_unmatched(results)
-    warn_unspent(results, config)
+    reporters = {"model_reporters": model_reporters, "agent_reporters": agent_reporters}
+    results = replicate(config, progress, **reporters)
+    warn_unmatched(results.summary)
+    warn_unspent(results.summary, config)
     return results
 
 
-def warn_unmatched(results: Results) -> None:
+def run_summaries(config: ScenarioConfig) -> pd.DataFrame:
+    """Only the summary rows, without warnings: the fast path for calibration, comparisons and
+    sensitivity studies, which report on their own."""
+    return replicate(replace(config, collect=Collect.summary)).summary
+
+
+def replicate(
+    config: ScenarioConfig, progress: bool = False, **reporters: dict[str, Reporter] | None
+) -> Results:
+    """The replications' tables; a run that cannot fit in memory is refused before it starts
+    (sim.memory)."""
+    check_memory(config)
+    seeds = replication_seeds(config.seed, config.replications)
+    quiet = None if progress else True  # None: a bar on terminals only
+    bar = tqdm(enumerate(seeds), total=len(seeds), desc="replications", disable=quiet)
+    collector, draws = Collector(config.collect), Draws(config)
+    for run, seed in bar:
+        collector.add(*run_replication(draws, run, seed, **reporters), run=run)
+    return collector.results(config.network.label)
+
+
+def warn_unmatched(summary: pd.DataFrame) -> None:
     """Say that some goals found no teacher: they run on without one, as they would in reality."""
-    lost = int((results.ties["status"] == "unmatched").sum())
+    lost = int(summary["unmatched_goals"].sum())
     if lost:
-        runs = len(results.summary)
+        runs = len(summary)
         log.warning(
             "%.1f goal(s) per replication (%d in %d replications) found no higher-performing peer "
             "with room to mentor and run unmatched (ties table, status 'unmatched')",
@@ -91,11 +98,11 @@ def warn_unmatched(results: Results) -> None:
         )
 
 
-def warn_unspent(results: Results, config: ScenarioConfig) -> None:
+def warn_unspent(summary: pd.DataFrame, config: ScenarioConfig) -> None:
     """Say when a budget could not be spent: the schedule holds too few visits to scale up (say,
     no exchange visits scheduled, or no twins), so the design is compared at a lower spend."""
     budget = config.costs.budget
-    spent = results.summary["total_cost"].mean()
+    spent = summary["total_cost"].mean()
     if budget and spent and spent < 0.9 * budget:
         log.warning(
             "design %r spent %.0f of its costs.budget=%.0f USD on average: its schedule has no "

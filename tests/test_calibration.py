@@ -177,14 +177,14 @@ def test_draws_follow_the_weights_and_depend_on_the_seed_only() -> None:
 
 
 def test_a_replication_its_twin_and_every_design_share_one_drawn_set() -> None:
-    model = TwinningModel(POSTERIOR, seed=42)
+    model = TwinningModel(POSTERIOR, 42)
     again = TwinningModel(replace(POSTERIOR, network=replace(POSTERIOR.network, design="hub")), 42)
     assert model.particle == again.particle is not None
     assert model.config.learning == again.config.learning
     drawn_values = read_posterior().values(model.particle)
     for key, value in drawn_values.items():
         assert value_of(model.config, key) == pytest.approx(value)
-    assert TwinningModel(POINT, seed=42).particle is None  # point: nothing drawn
+    assert TwinningModel(POINT, 42).particle is None  # point: nothing drawn
     summary = sim.run.run_summaries(replace(POSTERIOR, replications=3))
     assert summary["particle"].between(0, len(read_posterior().particles) - 1).all()
 
@@ -217,10 +217,10 @@ def test_a_bad_posterior_file_is_a_one_line_error(tmp_path) -> None:
         POSTERIOR, calibration=CalibrationConfig(sample="posterior", posterior=str(bad))
     )
     with pytest.raises(sim.ConfigError, match=r"weight column is missing or invalid"):
-        TwinningModel(config, seed=1)
+        TwinningModel(config, 1)
     missing = replace(config, calibration=replace(config.calibration, posterior="/no/such.csv"))
     with pytest.raises(sim.ConfigError, match=r"no such file"):
-        TwinningModel(missing, seed=1)
+        TwinningModel(missing, 1)
 
 
 def test_the_representative_set_is_one_of_the_posteriors_sets() -> None:

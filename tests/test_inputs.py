@@ -18,7 +18,8 @@ from sim.export import export
 from sim.export import main as export_main
 from sim.inputs import InputError
 from sim.model import TwinningModel
-from sim.run import replication_seeds, run_pair
+from sim.posterior import Draws
+from sim.run import replication_seeds, run_replication
 
 DATA = Path(__file__).resolve().parent.parent / "configs" / "data"
 RWANDA = DATA / "rwanda"
@@ -53,7 +54,7 @@ def small_config() -> ScenarioConfig:
 
 
 def summary(config: ScenarioConfig, seed: int) -> dict:
-    return run_pair(config, 0, seed)[1]
+    return run_replication(Draws(config), 0, seed)[1]
 
 
 def same(a: dict, b: dict) -> bool:

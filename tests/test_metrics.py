@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import TwinningModel
+from sim import ScenarioConfig, TwinningModel
+from sim.designs import DESIGNS
 from sim.metrics import (
     bottom_quartile,
     panel_selection_estimate,
@@ -19,7 +20,6 @@ from sim.metrics import (
     summarise,
     unmatched,
 )
-from sim.run import counterfactual_of
 
 
 @pytest.fixture(autouse=True)
@@ -134,14 +134,30 @@ def test_panel_estimate_does_not_silently_pool_runs(make_config):
 # --- summarise --------------------------------------------------------------------------------
 
 
+def no_programme(config: ScenarioConfig) -> ScenarioConfig:
+    return replace(config, network=replace(config.network, design="none"))
+
+
 def model_and_twin(config, seed: int):
-    return TwinningModel(config, seed).run(), TwinningModel(counterfactual_of(config), seed).run()
+    """A run and, separately, the same members under no programme."""
+    return TwinningModel(config, seed).run(), TwinningModel(no_programme(config), seed).run()
+
+
+@pytest.mark.parametrize("design", sorted(DESIGNS))
+def test_the_recorded_counterfactual_is_the_run_under_no_programme(
+    default_config, with_design, design
+):
+    """What the model records as its counterfactual is exactly the twin run under no programme,
+    whatever the design: the own trajectory draws the same numbers under every design."""
+    m, twin = model_and_twin(with_design(default_config, design), 5)
+    np.testing.assert_array_equal(m.history.counterfactual, twin.history.capacity)
+    assert design == "none" or (m.history.capacity != m.history.counterfactual).any()
 
 
 @pytest.mark.parametrize("seed", range(8))
 def test_summarise_against_direct_computation(default_config, seed):
     m, twin = model_and_twin(default_config, seed)
-    row = summarise(m, twin)
+    row = summarise(m)
     h, cf, goals, pop = m.history, twin.history, m.kickoff.goals, m.pop
     end, later = 18, 30
     for topic in default_config.headline_topics:
@@ -171,9 +187,9 @@ def test_summarise_against_direct_computation(default_config, seed):
     assert row["unmatched_goals"] == goals.sum() - len(m.ties)
 
 
-def test_summarise_a_run_against_itself_has_zero_effects(default_config):
-    m = TwinningModel(default_config, 3).run()
-    row = summarise(m, m)
+def test_summarise_a_run_of_no_programme_has_zero_effects(default_config):
+    m = TwinningModel(no_programme(default_config), 3).run()
+    row = summarise(m)
     effects = {k: v for k, v in row.items() if k.endswith("_effect")}
     assert len(effects) == 5
     assert all(v == 0 for v in effects.values()), effects
@@ -181,8 +197,8 @@ def test_summarise_a_run_against_itself_has_zero_effects(default_config):
 
 
 def test_summarise_bottom_quartile_uses_the_weakest_quarter_of_each_type(default_config):
-    m, twin = model_and_twin(default_config, 8)
-    row = summarise(m, twin)
+    m = TwinningModel(default_config, 8).run()
+    row = summarise(m)
     low = bottom_quartile(m.pop.applies, m.history.capacity[0], m.pop.kind)
     cells = low[:, None] & m.kickoff.goals
     gain = m.history.capacity[18] - m.history.capacity[0]
@@ -192,8 +208,7 @@ def test_summarise_bottom_quartile_uses_the_weakest_quarter_of_each_type(default
 def test_headline_estimate_is_nan_when_nobody_can_choose_the_topic(make_config, default_config):
     provinces = [replace(p, counts={"hospital": 0}) for p in default_config.population.provinces]
     config = make_config(population={"provinces": provinces})
-    m, twin = model_and_twin(config, 0)
-    row = summarise(m, twin)
+    row = summarise(TwinningModel(config, 0).run())
     assert row["accreditation_choosers"] == 0
     assert math.isnan(row["accreditation_estimate"])
     assert math.isnan(row["accreditation_true_effect"])
@@ -202,8 +217,7 @@ def test_headline_estimate_is_nan_when_nobody_can_choose_the_topic(make_config, 
 
 def test_headline_estimate_is_nan_when_everyone_chose_the_topic(make_config):
     config = make_config(kickoff={"goals_per_institution": 5})
-    m, twin = model_and_twin(config, 0)
-    row = summarise(m, twin)
+    row = summarise(TwinningModel(config, 0).run())
     assert row["accreditation_choosers"] == 10 and row["cbhi_coverage_choosers"] == 30
     assert math.isnan(row["accreditation_estimate"]) and math.isnan(row["cbhi_coverage_estimate"])
     assert not math.isnan(row["accreditation_true_effect"])

@@ -15,10 +15,12 @@ from sim import ScenarioConfig, TwinningModel
 from sim.agents import ExternalExpert, Institution
 from sim.config import EventKind, EventSpec, Mode, ScheduleConfig
 from sim.designs import DESIGNS
+from sim.posterior import Draws
 from sim.run import replication_seeds, run_replication
+from sim.tables import Collector
 
 ALL = sorted(DESIGNS)
-TABLES = ("panel", "ties", "events", "summary")
+TABLES = ("panel", "ties", "events", "summary", "model_vars")
 
 
 @pytest.fixture(autouse=True)
@@ -123,11 +125,13 @@ def test_splitting_replications_gives_identical_rows(make_config, design):
     config = make_config(design=design, seed=31)
     seeds = replication_seeds(31, n)
     for run in (4, 5):
-        alone = run_replication(config, run, seeds[run])
+        model, row = run_replication(Draws(config), run, seeds[run])
+        alone = Collector()
+        alone.add(model, row, run)
         for name in TABLES:
             table = getattr(whole, name)
             rows = table[table["run"] == run].reset_index(drop=True)
-            pd.testing.assert_frame_equal(rows, getattr(alone, name))
+            pd.testing.assert_frame_equal(rows, getattr(alone.results(config.network.label), name))
 
 
 # --- invariants of one run --------------------------------------------------------------------
