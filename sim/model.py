@@ -293,8 +293,8 @@ class TwinningModel(mesa.Model):
         cells = np.flatnonzero(self.pop.applies)
         noise = np.zeros((self.months + 1, self.pop.applies.size))
         draws = self.noise.standard_normal((self.months + 1, len(cells)))
-        for month, drawn in zip(noise, draws, strict=True):  # row by row: 2x faster at scale
-            month[cells] = sd * drawn
+        for month, normal in zip(noise, draws, strict=True):  # row by row: 2x faster at scale
+            month[cells] = sd * normal
         return noise.reshape(self.months + 1, *self.pop.applies.shape)
 
     def record(self, month: int, capacity: np.ndarray) -> None:
