@@ -117,17 +117,17 @@ class TopicSpecificNetwork(NetworkDesign):
 
 
 class CandidatePool:
-    """Per topic, the high performers with room, in resource bands of about BAND members, each
-    band strongest first, as plain lists (a goal looks at a few dozen members, where numpy's
-    cost per call would exceed the work).
+    """Per topic, the high performers with room, in bands of about BAND members of similar
+    resources, each band strongest first, as plain lists (a goal looks at a few dozen members,
+    where numpy's cost per call would exceed the work).
 
-    A goal scans the bands nearest its resources first, and each band from the strongest down,
-    and stops as soon as no member left could score higher: the score is bounded by the band's
-    distance and the member's level. So the work grows with goals, not goals x members, and a
-    national network of 100,000 members matches in seconds.
+    A member's score is at most what its band's distance and strongest level allow. A goal
+    visits the bands in the order of that bound, each from its strongest member down, and
+    stops once no member left could score higher. So the work grows with goals, not with
+    goals x members: a national network of 100,000 members matches in seconds.
     """
 
-    BAND = 32
+    BAND = 128
 
     def __init__(self, ctx: DesignContext) -> None:
         pop, cfg, obs = ctx.pop, ctx.kickoff_cfg, ctx.kickoff.observed
@@ -137,7 +137,7 @@ class CandidatePool:
         self.room = np.full(pop.size, cfg.max_mentees).tolist()
         high = ctx.kickoff.high_performer
         self.bands: list[list[tuple[list[int], list[float]]]] = []
-        self.top: list[float] = []  # per topic, the highest level: a bound on every score
+        self.tops: list[np.ndarray] = []  # per topic and band, the strongest level left
         for k in range(high.shape[1]):
             members = np.flatnonzero(high[:, k])
             members = members[np.argsort(-obs[members, k], kind="stable")]  # ties: member order
@@ -149,59 +149,64 @@ class CandidatePool:
                     for b in range(width)
                 ]
             )
-            self.top.append(float(obs[members, k].max(initial=0)))
+            self.tops.append(
+                np.array([levels[0] if levels else -np.inf for _, levels in self.bands[k]])
+            )
         self.topics = [np.flatnonzero(row).tolist() for row in high]  # a member's topics
 
     def take(self, learner: int, topic: int) -> int:
         """The best eligible high performer with room for this goal (-1 if none); it loses a
         place, and leaves the pool once it has none."""
-        pref, resource, kind = self.pref, self.resource[learner], self.kind[learner]
-        threshold = float(self.observed[learner, topic]) + self.gap
-        level_bound = (1 - pref) * self.top[topic] / 100
-        best, best_score = -1, -np.inf
-        for members, levels, near in self.nearest_bands(topic, resource):
-            if pref * (1 - near) + level_bound < best_score:
-                break  # this band and all farther ones are too far to score higher
-            for m, level in zip(members, levels, strict=True):
-                if level < threshold or pref * (1 - near) + (1 - pref) * level / 100 < best_score:
-                    break  # weaker from here on: none is eligible, or none could score higher
-                if m == learner or not self.may_teach[self.kind[m]][kind]:
-                    continue
-                score = pref * (1 - abs(self.resource[m] - resource)) + (1 - pref) * level / 100
-                if score > best_score or (score == best_score and m < best):
-                    best, best_score = m, score
+        resource, top = self.resource[learner], self.tops[topic]
+        width = len(top)
+        edges = np.arange(width + 1) / width
+        home = min(int(resource * width), width - 1)
+        found = self.scan(learner, topic, home, 0.0, (-1, -np.inf))
+        if width > 1:  # then the bands that could hold a better member, best bound first
+            near = np.maximum(edges[:-1] - resource, resource - edges[1:]) - 1e-12  # shaded
+            near = np.maximum(near, 0.0)  # down, so that rounding never overstates a distance
+            bound = self.pref * (1 - near) + (1 - self.pref) * top / 100
+            bound[home] = -np.inf
+            better = np.flatnonzero(bound >= found[1])
+            for band in better[np.argsort(-bound[better], kind="stable")].tolist():
+                if bound[band] < found[1]:
+                    break  # no member of this band, or of any later one, could score higher
+                found = self.scan(learner, topic, band, float(near[band]), found)
+        best = found[0]
         if best >= 0:
             self.room[best] -= 1
             if not self.room[best]:
                 self.remove(best)
         return best
 
-    def nearest_bands(self, topic: int, resource: float):
-        """(members, levels, smallest resource distance) of the topic's bands, nearest first;
-        the distance is shaded down by 1e-12 so that rounding never overstates it."""
-        bands = self.bands[topic]
-        width = len(bands)
-        home = min(int(resource * width), width - 1)
-        below, above = home - 1, home + 1
-        yield *bands[home], 0.0
-        while below >= 0 or above < width:
-            left = resource - (below + 1) / width if below >= 0 else np.inf
-            right = above / width - resource if above < width else np.inf
-            if left <= right:
-                yield *bands[below], max(left - 1e-12, 0.0)
-                below -= 1
-            else:
-                yield *bands[above], max(right - 1e-12, 0.0)
-                above += 1
+    def scan(
+        self, learner: int, topic: int, band: int, near: float, found: tuple[int, float]
+    ) -> tuple[int, float]:
+        """The best (member, score) so far after looking at one band, `near` away, from its
+        strongest member down."""
+        pref, resource, kind = self.pref, self.resource[learner], self.kind[learner]
+        threshold = float(self.observed[learner, topic]) + self.gap
+        best, best_score = found
+        members, levels = self.bands[topic][band]
+        for m, level in zip(members, levels, strict=True):
+            if level < threshold or pref * (1 - near) + (1 - pref) * level / 100 < best_score:
+                break  # weaker from here on: none is eligible, or none could score higher
+            if m == learner or not self.may_teach[self.kind[m]][kind]:
+                continue
+            score = pref * (1 - abs(self.resource[m] - resource)) + (1 - pref) * level / 100
+            if score > best_score or (score == best_score and m < best):
+                best, best_score = m, score
+        return best, best_score
 
     def remove(self, member: int) -> None:
         """A full mentor leaves its band in every topic it is a high performer in."""
-        band = self.resource[member]
         for k in self.topics[member]:
-            bands = self.bands[k]
-            members, levels = bands[min(int(band * len(bands)), len(bands) - 1)]
+            width = len(self.bands[k])
+            band = min(int(self.resource[member] * width), width - 1)
+            members, levels = self.bands[k][band]
             at = members.index(member)
             del members[at], levels[at]
+            self.tops[k][band] = levels[0] if levels else -np.inf
 
 
 class FixedPartner(NetworkDesign):
