@@ -168,9 +168,9 @@ def money(cost: float, base: float) -> str:
 def sentence(name: str, effect: pd.Series, cost: float, base: float) -> str:
     """One line a planner can read: the paired effect difference and what it costs."""
     line = (
-        f"{name}: {effect['diff']:+.2f} points [{effect['diff_low']:.2f}, "
+        f"{name}: {effect['diff']:+.2f} {unit('mean_effect')} [{effect['diff_low']:.2f}, "
         f"{effect['diff_high']:.2f}] in the chosen topics for {money(cost, base)} "
-        f"({cost:,.0f} vs {base:,.0f} USD)"
+        f"({cost:,.0f} vs {base:,.0f} {unit('total_cost')})"
     )
     return line + (", at unequal cost" if abs(relative(cost, base)) > UNEQUAL_COST else "")
 
@@ -183,8 +183,8 @@ def cost_warning(name: str, cost: float, base: float) -> str:
         budget = f"{float(f'{base:.3g}'):.0f}"
         advice = f"to compare at equal budget, set costs.budget={budget} on every scenario"
     return (
-        f"{name!r} costs {cost:,.0f} USD against the baseline's {base:,.0f}: the comparison is "
-        f"at unequal cost; {advice}"
+        f"{name!r} costs {cost:,.0f} {unit('total_cost')} against the baseline's {base:,.0f}: "
+        f"the comparison is at unequal cost; {advice}"
     )
 
 

@@ -1,55 +1,21 @@
-"""What every column a figure or report shows means, in words and units, declared once.
+"""What every column a figure or report shows means, in words and units.
 
-Outcome measures (the summary table's columns) are declared here with a label, a unit and whether
-more is better; swept parameters take their unit from the configuration itself (`param(...)` in
-sim/config.py), so a new parameter is labelled without touching this module. Figures, the report
-and the ranking read labels from here, so a reader never meets a raw name like `mean_effect`.
+Nothing is declared twice: outcome measures (the summary table's columns) take their label, unit
+and direction from their declaration in sim/metrics.py, next to how they are computed; swept
+parameters take their unit from the configuration itself (`param(...)` in sim/config.py). So a
+new outcome or parameter is labelled without touching this module. Figures, the report, the
+ranking and comparisons read labels from here, so a reader never meets a raw name like
+`mean_effect`.
 """
 
 from __future__ import annotations
 
 import re
 import typing
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 
 from sim.config import ScenarioConfig
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A summary measure: its column, label in words, unit, and whether a higher value is better
-    (None for counts and estimates that describe rather than judge a programme)."""
-
-    column: str
-    label: str
-    unit: str
-    higher_is_better: bool | None = True
-
-
-OUTCOMES = {
-    o.column: o
-    for o in [
-        Outcome("mean_gain", "gain in chosen topics", "points"),
-        Outcome("mean_effect", "programme effect in chosen topics", "points"),
-        Outcome("bottom_quartile_gain", "gain of the bottom quartile", "points"),
-        Outcome("bottom_quartile_effect", "programme effect on the bottom quartile", "points"),
-        Outcome("sustained_gain", "gain at the end of follow-up", "points"),
-        Outcome("sustained_effect", "programme effect at the end of follow-up", "points"),
-        Outcome("total_cost", "total cost", "USD", higher_is_better=False),
-        Outcome("cost_per_point", "cost per point gained", "USD per point", higher_is_better=False),
-        Outcome("goals", "learning goals", "goals", higher_is_better=None),
-        Outcome(
-            "unmatched_goals", "learning goals without a teacher", "goals", higher_is_better=False
-        ),
-    ]
-}
-
-# Per headline topic (`{topic}_estimate` etc.; the topics are configurable): label and unit.
-TOPIC_OUTCOMES = {
-    "estimate": ("{topic}: article's estimator, choosers minus others", "points", None),
-    "true_effect": ("{topic}: programme effect on choosers", "points", True),
-    "choosers": ("{topic}: members that chose it", "members", None),
-}
+from sim.metrics import OUTCOMES, TOPIC_OUTCOMES, Outcome
 
 # Keys whose field name alone does not say what they are; other keys are labelled by their name.
 LABELS = {
@@ -74,13 +40,13 @@ def words(name: str) -> str:
 
 
 def outcome(column: str) -> Outcome | None:
-    """The declared outcome measure of a summary column, or None if it is not one."""
+    """The declared outcome measure (sim.metrics) of a summary column, or None if it is not one."""
     if column in OUTCOMES:
         return OUTCOMES[column]
-    for suffix, (label, unit, higher) in TOPIC_OUTCOMES.items():
-        topic = column.removesuffix(f"_{suffix}")
+    for measure in TOPIC_OUTCOMES.values():
+        topic = column.removesuffix(f"_{measure.suffix}")
         if topic != column and topic:
-            return Outcome(column, label.format(topic=words(topic)), unit, higher)
+            return measure.of(topic, words(topic))
     return None
 
 

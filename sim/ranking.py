@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.outcomes import OUTCOMES, axis_title, label
+from sim.metrics import OUTCOMES
+from sim.outcomes import axis_title, label
 
-# Outcome measures a ranking can use (whether more is better is declared in sim.outcomes).
+# Outcome measures a ranking can use (whether more is better is declared in sim.metrics).
 RANKED_MEASURES = ["mean_effect", "bottom_quartile_effect", "sustained_effect", "cost_per_point"]
 
 

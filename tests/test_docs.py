@@ -1,4 +1,5 @@
-"""docs/ODD.md documents every parameter: a table row with its dotted key and its default."""
+"""docs/ODD.md documents every parameter (a table row with its dotted key and its default) and
+defines every declared outcome measure."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sim import config as config_module
+from sim.metrics import OUTCOMES, TOPIC_OUTCOMES
 
 ODD = Path(__file__).resolve().parents[1] / "docs" / "ODD.md"
 
@@ -96,3 +98,12 @@ def test_every_parameter_is_documented_in_odd_with_its_default():
         f"{len(missing)} parameter(s) lack a docs/ODD.md table row with key and default: "
         + ", ".join(missing)
     )
+
+
+def test_every_declared_outcome_is_defined_in_odd():
+    """A measure declared in sim.metrics has its definition in ODD 7.16 (per headline topic `k`:
+    `k_<suffix>`), so a reader can look up what a summary column means."""
+    section = ODD.read_text(encoding="utf-8").split("### 7.16")[1].split("### 7.17")[0]
+    undefined = [f"k_{s}" for s in TOPIC_OUTCOMES if f"k_{s}" not in section]
+    undefined += [c for c in OUTCOMES if f"`{c}`" not in section]
+    assert undefined == []

@@ -14,12 +14,18 @@ import sim
 from sim import ScenarioConfig, TwinningModel
 from sim.designs import DESIGNS
 from sim.metrics import (
+    OUTCOMES,
+    TOPIC_OUTCOMES,
+    Outcome,
+    TopicOutcome,
     bottom_quartile,
+    declared,
     panel_selection_estimate,
     selection_estimate,
     summarise,
     unmatched,
 )
+from sim.outcomes import axis_title
 
 
 @pytest.fixture(autouse=True)
@@ -185,6 +191,47 @@ def test_summarise_against_direct_computation(default_config, seed):
     assert row["cost_per_point"] == pytest.approx(cost / total_effect)
     assert row["goals"] == 80
     assert row["unmatched_goals"] == goals.sum() - len(m.ties)
+
+
+def test_summarise_computes_exactly_the_declared_outcomes(default_config):
+    """No column without a declaration, no declaration without a column, in declaration order:
+    the headline topics' measures topic by topic, then the others."""
+    row = summarise(TwinningModel(default_config, 0).run())
+    topics = default_config.headline_topics
+    assert list(row) == [o.column for o in declared(topics)]
+    assert list(row) == [f"{t}_{s}" for t in topics for s in TOPIC_OUTCOMES] + list(OUTCOMES)
+    assert all(isinstance(v, int | float) for v in row.values()), row
+
+
+def test_a_new_outcome_is_one_declaration(monkeypatch, default_config):
+    """Declaring a measure is all it takes for summarise to compute it and for figures to label
+    it; the same for a measure of every headline topic."""
+    with_goal = Outcome(
+        "members_with_goals",
+        "members with a goal",
+        "members",
+        lambda r: int(r.goals.any(axis=1).sum()),
+    )
+    others = TopicOutcome(
+        "others",
+        "{topic}: members that did not choose it",
+        "members",
+        lambda c: int((~c.chose).sum()),
+    )
+    monkeypatch.setitem(OUTCOMES, with_goal.column, with_goal)
+    monkeypatch.setitem(TOPIC_OUTCOMES, others.suffix, others)
+    m = TwinningModel(default_config, 0).run()
+    row = summarise(m)
+    assert list(row)[-1] == "members_with_goals"
+    assert row["members_with_goals"] == m.kickoff.goals.any(axis=1).sum()
+    k = m.pop.topics.index("cbhi_coverage")
+    members = m.pop.applies[:, k].sum()
+    assert row["cbhi_coverage_others"] == members - row["cbhi_coverage_choosers"]
+    assert axis_title("members_with_goals") == "members with a goal (members)"
+    assert (
+        axis_title("cbhi_coverage_others")
+        == "CBHI coverage: members that did not choose it (members)"
+    )
 
 
 def test_summarise_a_run_of_no_programme_has_zero_effects(default_config):

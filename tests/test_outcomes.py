@@ -1,5 +1,6 @@
 """Labels in words and units (sim.outcomes) for every measure the model reports and every
-parameter a sweep can vary, so that no figure or report shows a raw column name."""
+parameter a sweep can vary, so that no figure or report shows a raw column name. Outcomes are
+declared once, in sim.metrics, with how they are computed."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from dataclasses import fields, is_dataclass
 import pytest
 
 from sim.config import ScenarioConfig
-from sim.outcomes import OUTCOMES, axis_title, is_money, label, outcome, unit, value_text
+from sim.metrics import OUTCOMES, declared
+from sim.outcomes import axis_title, is_money, label, outcome, unit, value_text
 
 
 def parameter_keys() -> dict[str, str]:
@@ -24,13 +26,26 @@ def parameter_keys() -> dict[str, str]:
     return keys
 
 
-def test_every_measure_the_model_reports_is_declared(small_runs) -> None:
-    """A new summary column must be declared (label, unit, direction) before a figure shows it."""
-    columns = set(small_runs["tpn"].summary.columns) - {"run", "seed", "particle", "design"}
-    undeclared = sorted(c for c in columns if outcome(c) is None)
-    assert undeclared == []
+def test_the_summary_holds_exactly_the_declared_outcomes(small_runs) -> None:
+    """Every summary column besides a replication's identifiers is a declared outcome (with
+    label, unit and direction), and every declared outcome is a column, in declaration order."""
+    summary = small_runs["tpn"].summary
+    columns = [c for c in summary.columns if c not in {"run", "seed", "particle", "design"}]
+    assert columns == [o.column for o in declared(ScenarioConfig().headline_topics)]
     for column in columns:
+        assert outcome(column) is not None, column
         assert "_" not in label(column) and unit(column), column
+
+
+def test_labels_are_read_from_the_declaration() -> None:
+    """sim.outcomes adds no outcome of its own: a column's label and unit are its declaration's,
+    and a headline topic's measures are named after the topic in words."""
+    for measure in OUTCOMES.values():
+        assert outcome(measure.column) is measure
+    topic = outcome("imci_treatment_true_effect")
+    assert topic is not None and topic.label == "IMCI treatment: programme effect on choosers"
+    assert topic.higher_is_better and outcome("imci_treatment_estimate").higher_is_better is None
+    assert outcome("run") is None and outcome("_estimate") is None
 
 
 @pytest.mark.parametrize(
