@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from sim.calibration import simulate
-from sim.cli import scenario_config
 from sim.config import ScenarioConfig
+from sim.hydra_config import compose_scenario
 from sim.posterior import read_posterior, with_values
 from sim.run import replication_seeds, run_scenario
 from sim.validation import predict, read_programme
@@ -52,7 +52,7 @@ def main() -> None:
         start = time.perf_counter()
         programme = read_programme(case)
         settings = [*programme.settings(case), "calibration.sample=posterior"]
-        scenario = scenario_config([*settings, f"replications={args.replications}", "seed=1"])
+        scenario = compose_scenario([*settings, f"replications={args.replications}", "seed=1"])
         predict(run_scenario(scenario).panel, programme.observations)
         seconds = time.perf_counter() - start
         print(f"validation {case.name}: {args.replications} replications in {seconds:.1f} s")

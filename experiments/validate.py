@@ -22,8 +22,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from sim.cli import scenario_config
 from sim.config import ConfigError
+from sim.hydra_config import compose_scenario
 from sim.outcomes import words
 from sim.results import write_csv
 from sim.run import run_scenario
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         programme = read_programme(args.folder)
         sample = f"calibration.sample={args.calibration}"
-        config = scenario_config([*programme.settings(args.folder), sample])
+        config = compose_scenario([*programme.settings(args.folder), sample])
         config = replace(config, replications=args.replications, seed=args.seed)
         panel = run_scenario(config, progress=True).panel
         table = predict(panel, programme.observations)

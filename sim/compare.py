@@ -31,8 +31,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.cli import scenario_config
 from sim.config import ConfigError, ScenarioConfig
+from sim.hydra_config import compose_scenario
 from sim.outcomes import label, unit
 from sim.ranking import paired_margin
 from sim.results import write_csv
@@ -240,7 +240,7 @@ def split(text: str) -> list[str]:
 
 def compose_scenarios(common: str, scenarios: list[str]) -> list[ScenarioConfig]:
     """Each scenario string (`--set` first, then its own overrides) as a ScenarioConfig."""
-    return [scenario_config(split(common) + split(s)) for s in scenarios]
+    return [compose_scenario(split(common) + split(s)) for s in scenarios]
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:

@@ -159,10 +159,10 @@ class CandidatePool:
         place, and leaves the pool once it has none."""
         resource, top = self.resource[learner], self.tops[topic]
         width = len(top)
-        edges = np.arange(width + 1) / width
         home = min(int(resource * width), width - 1)
         found = self.scan(learner, topic, home, 0.0, (-1, -np.inf))
         if width > 1:  # then the bands that could hold a better member, best bound first
+            edges = np.arange(width + 1) / width
             near = np.maximum(edges[:-1] - resource, resource - edges[1:]) - 1e-12  # shaded
             near = np.maximum(near, 0.0)  # down, so that rounding never overstates a distance
             bound = self.pref * (1 - near) + (1 - self.pref) * top / 100

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.cli import scenario_config
 from sim.config import ConfigError
+from sim.hydra_config import compose_scenario
 from sim.inputs import TRAITS
 from sim.model import TwinningModel
 from sim.population import Population
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        config = scenario_config(args.overrides)
+        config = compose_scenario(args.overrides)
         seed = replication_seeds(config.seed, args.run + 1)[args.run]
         written = export(TwinningModel(config, seed), Path(args.out))
     except (ConfigError, OSError) as error:

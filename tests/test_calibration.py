@@ -19,8 +19,8 @@ import sim
 from sim import abc
 from sim.abc import Settings, abc_rejection, evaluated, posterior_of
 from sim.calibration import BAND_SCALE, CONTRAST_SCALE, PRIORS, STUDIES, distance, simulate
-from sim.cli import keep_overridden, scenario_config
 from sim.config import CalibrationConfig, TopicSpec
+from sim.hydra_config import compose_scenario, keep_overridden
 from sim.metrics import PUBLISHED_ESTIMATES
 from sim.model import TwinningModel
 from sim.posterior import Posterior, drawn, read_posterior, value_of, with_values
@@ -227,7 +227,7 @@ def test_the_representative_set_is_one_of_the_posteriors_sets() -> None:
     text = (CALIBRATION / "representative.yaml").read_text()
     assert text.startswith("# @package _global_")
     assert "experiments/calibrate.py" in text
-    config = scenario_config(["calibration=representative"])
+    config = compose_scenario(["calibration=representative"])
     assert config == POINT, "the defaults' values are the representative set"
     assert POSTERIOR.calibration.sample == "posterior"
     posterior = read_posterior()

@@ -1,8 +1,8 @@
 """configs/: every option of every group composes (Hydra's compose API) into a valid scenario.
 
 Options are discovered by listing the YAML files, so a new file is covered without editing this
-module. `sim.cli` is imported first: it registers the structured schema (`scenario_schema`) and
-the `tpn.dirname` resolver that configs/config.yaml relies on.
+module. `sim.hydra_config` is imported first: it registers the structured schema
+(`scenario_schema`) and the resolvers that configs/config.yaml relies on.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from hydra import compose, initialize_config_dir
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-import sim.cli  # noqa: F401  (registers the schema and the resolver)
+import sim.hydra_config  # noqa: F401  (registers the schema and the resolvers)
 from sim import ScenarioConfig
 from sim.config import tpn_events
 from sim.designs import DESIGNS

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.cli import scenario_config
 from sim.config import ConfigError, ScenarioConfig
 from sim.export import export
 from sim.export import main as export_main
+from sim.hydra_config import compose_scenario
 from sim.inputs import InputError
 from sim.model import TwinningModel
 from sim.posterior import Draws
@@ -164,7 +164,7 @@ def test_a_file_is_read_and_reported_once_whatever_the_posterior_draws(tmp_path,
 
 
 def test_health_centres_join_and_learn_from_hospitals_in_shared_topics() -> None:
-    config = scenario_config(["population=rwanda_with_health_centres"])
+    config = compose_scenario(["population=rwanda_with_health_centres"])
     m = TwinningModel(config, 4)
     kinds = pd.Series([m.pop.kinds[k] for k in m.pop.kind]).value_counts().to_dict()
     assert kinds == {"health_centre": 60, "district": 30, "hospital": 10}

@@ -13,8 +13,8 @@ import pytest
 from scipy.special import ndtri
 
 import sim
-from sim.cli import scenario_config
 from sim.config import LearningConfig, ScenarioConfig
+from sim.hydra_config import compose_scenario
 from sim.learning import TieBatch, feasible_levels, goal_work
 from sim.model import TwinningModel
 from sim.run import run_summaries
@@ -26,7 +26,7 @@ SWITCHES = {
     "turnover_tie_loss": 0.5,
 }
 # the posterior's representative set, the defaults' values (configs/calibration/representative.yaml)
-BASE = replace(scenario_config(["calibration=representative"]), replications=30, seed=5)
+BASE = replace(compose_scenario(["calibration=representative"]), replications=30, seed=5)
 DATA = Path(__file__).resolve().parents[1] / "configs" / "data"
 
 

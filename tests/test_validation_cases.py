@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.cli import scenario_config
+from sim.hydra_config import compose_scenario
 from sim.run import run_scenario
 from sim.validation import predict, read_programme
 
@@ -59,7 +59,7 @@ def test_the_readme_cites_the_source(case: Path) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_a_short_prediction_gives_one_row_per_observation(case: Path) -> None:
     programme = read_programme(case)
-    config = scenario_config(programme.settings(case))
+    config = compose_scenario(programme.settings(case))
     panel = run_scenario(replace(config, replications=5, seed=1)).panel
     table = predict(panel, programme.observations)
     assert len(table) == len(programme.observations)
