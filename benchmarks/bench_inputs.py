@@ -25,6 +25,7 @@ from sim.config import ScenarioConfig
 from sim.export import export
 from sim.inputs import clear_cache, read_institutions
 from sim.model import TwinningModel
+from sim.population import TRAITS
 from sim.run import replication_seeds, run_summaries
 
 
@@ -55,7 +56,9 @@ def main() -> None:
         files = from_folder(base, folder)
         rows = len(pd.read_csv(folder / "institutions.csv"))
         pairs = len(pd.read_csv(folder / "pairs.csv"))
-        read_s, _ = timed(lambda: read_institutions(files.population.path, files.population))
+        read_s, _ = timed(
+            lambda: read_institutions(files.population.path, files.population, TRAITS)
+        )
         clear_cache()  # the file run below reads and validates everything itself
         file_s, file_rows = timed(lambda: run_summaries(files))
         drawn_s, drawn_rows = timed(lambda: run_summaries(drawn))

@@ -17,9 +17,8 @@ import pandas as pd
 
 from sim.config import ConfigError
 from sim.hydra_config import compose_scenario
-from sim.inputs import TRAITS
 from sim.model import TwinningModel
-from sim.population import Population
+from sim.population import TRAITS, Population
 from sim.results import write_csv
 from sim.run import replication_seeds
 

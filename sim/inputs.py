@@ -28,7 +28,6 @@ if TYPE_CHECKING:  # the population module reads institutions files through this
 
 log = logging.getLogger(__name__)
 
-TRAITS = ("resource", "leadership", "motivation", "time")
 BOOLEAN = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False, "": False}
 _cache: dict[tuple, object] = {}
 
@@ -213,8 +212,9 @@ class Institutions:
         return np.where(np.isnan(values), drawn, values)
 
 
-def institutions_schema(cfg: PopulationConfig) -> pa.DataFrameSchema:
-    """Columns and rules of an institutions file. Provinces must be those configured, unless
+def institutions_schema(cfg: PopulationConfig, traits: tuple[str, ...]) -> pa.DataFrameSchema:
+    """Columns and rules of an institutions file: the members' `traits` (0-1, sim.population),
+    and per topic a KPI and an interest. Provinces must be those configured, unless
     `population.provinces` is empty (any province, each its own event group)."""
     topics = cfg.topic_names()
     provinces = [p.name for p in cfg.provinces]
@@ -224,7 +224,7 @@ def institutions_schema(cfg: PopulationConfig) -> pa.DataFrameSchema:
         "type": text(one_of(list(cfg.types))),
         "province": text(*([one_of(provinces)] if provinces else [])),
         "group": text(column_required=False, empty=True),
-        **{trait: number(0, 1) for trait in TRAITS},
+        **{trait: number(0, 1) for trait in traits},
         **{f"kpi.{t}": number(0, 100) for t in topics},
         **{f"interest.{t}": number(0, 1) for t in topics},
     }
@@ -243,17 +243,18 @@ def institutions_schema(cfg: PopulationConfig) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, checks=checks, strict=False)
 
 
-def read_institutions(path: str, cfg: PopulationConfig) -> Institutions:
-    """The institutions file at `path`, validated against the configured types and topics."""
-    read = lambda: load_institutions(path, cfg)  # noqa: E731
+def read_institutions(path: str, cfg: PopulationConfig, traits: tuple[str, ...]) -> Institutions:
+    """The institutions file at `path`, validated against the configured types and topics and
+    the members' `traits`."""
+    read = lambda: load_institutions(path, cfg, traits)  # noqa: E731
     # the validation depends on the types' names and topics and on the provinces, not on the
     # topics' baselines, which a posterior draw changes in every replication
     topics = tuple((kind, tuple(spec.topics)) for kind, spec in cfg.types.items())
-    return cached("population.path", path, (topics, repr(cfg.provinces)), read)
+    return cached("population.path", path, (topics, repr(cfg.provinces), traits), read)
 
 
-def load_institutions(path: str, cfg: PopulationConfig) -> Institutions:
-    schema = institutions_schema(cfg)
+def load_institutions(path: str, cfg: PopulationConfig, traits: tuple[str, ...]) -> Institutions:
+    schema = institutions_schema(cfg, traits)
     raw = read_text_table(path)
     numeric = [c for c, col in schema.columns.items() if "float" in str(col.dtype)]
     frame = validate(blanks_to_nan(raw, numeric), schema, path)
@@ -263,19 +264,21 @@ def load_institutions(path: str, cfg: PopulationConfig) -> Institutions:
     frame["group"] = given.where(given != "", default)
     frame = frame.sort_values("id", kind="stable").reset_index(drop=True)
     groups = list(dict.fromkeys(frame["group"]))
-    say_drawn(path, frame, cfg)
+    say_drawn(path, frame, cfg, traits)
     return Institutions(frame, groups)
 
 
-def say_drawn(path: str, frame: pd.DataFrame, cfg: PopulationConfig) -> None:
+def say_drawn(
+    path: str, frame: pd.DataFrame, cfg: PopulationConfig, traits: tuple[str, ...]
+) -> None:
     """Tell the user which values the model draws because the file leaves them out."""
-    wanted = list(TRAITS)
+    wanted = list(traits)
     for kind, spec in cfg.types.items():
         if (frame["type"] == kind).any():
             wanted += [f"{prefix}.{t}" for t in spec.topics for prefix in ("kpi", "interest")]
     drawn = []
     for column in dict.fromkeys(wanted):
-        owners = frame if column in TRAITS else frame[has_topic(frame, cfg, column)]
+        owners = frame if column in traits else frame[has_topic(frame, cfg, column)]
         missing = owners[column].isna().sum() if column in frame else len(owners)
         if missing:
             drawn.append(column if missing == len(owners) else f"{column} ({missing} rows)")

@@ -18,6 +18,11 @@ from scipy.special import expit, logit, ndtr
 from sim.config import PopulationConfig
 from sim.inputs import Institutions, read_institutions
 
+# Member traits on a 0-1 scale: drawn below, read from a users' institutions file when given,
+# written by the exporter, and shown by the agent (sim.agents.Institution). A new trait is one
+# more name here, its draw in build_population, a Population field and an agent property.
+TRAITS = ("resource", "leadership", "motivation", "time")
+
 
 @dataclass
 class Population:
@@ -128,7 +133,7 @@ def teaching(cfg: PopulationConfig) -> np.ndarray:
 def build_population(cfg: PopulationConfig, rng: np.random.Generator) -> Population:
     """Lay out the members (from the configuration or its institutions file), then draw their
     traits; values given in the file replace the drawn ones."""
-    data = read_institutions(cfg.path, cfg) if cfg.path else None
+    data = read_institutions(cfg.path, cfg, TRAITS) if cfg.path else None
     layout = file_layout(cfg, data) if data else configured_layout(cfg)
     present = {list(cfg.types)[k] for k in np.unique(layout.kind)}
     topics = [t for t in cfg.topic_names() if any(t in cfg.types[k].topics for k in present)]
@@ -145,21 +150,16 @@ def build_population(cfg: PopulationConfig, rng: np.random.Generator) -> Populat
     trend = np.where(applies, table["trend"][kind] / 12, 0.0)
 
     r = cfg.resource_latent_correlation
-    resource = ndtr(r * latent + np.sqrt(1 - r**2) * rng.standard_normal(n))
-    leadership = draw_beta(rng, cfg.leadership_mean, cfg.trait_concentration, n)
-    motivation = draw_beta(rng, cfg.motivation_mean, cfg.trait_concentration, n)
-    time = draw_beta(rng, cfg.time_mean, cfg.trait_concentration, n)
+    traits = {  # in TRAITS' order
+        "resource": ndtr(r * latent + np.sqrt(1 - r**2) * rng.standard_normal(n)),
+        "leadership": draw_beta(rng, cfg.leadership_mean, cfg.trait_concentration, n),
+        "motivation": draw_beta(rng, cfg.motivation_mean, cfg.trait_concentration, n),
+        "time": draw_beta(rng, cfg.time_mean, cfg.trait_concentration, n),
+    }
     if data:
         capacity = data.given("kpi", topics, capacity)
-        resource, leadership, motivation, time = (
-            data.given(trait, None, drawn)
-            for trait, drawn in zip(
-                ("resource", "leadership", "motivation", "time"),
-                (resource, leadership, motivation, time),
-                strict=True,
-            )
-        )
-    interest = draw_interest(rng, leadership, k, cfg.interest_sd)
+        traits = {name: data.given(name, None, drawn) for name, drawn in traits.items()}
+    interest = draw_interest(rng, traits["leadership"], k, cfg.interest_sd)
     if data:
         interest = data.given("interest", topics, interest)
     groups = layout.groups
@@ -178,9 +178,6 @@ def build_population(cfg: PopulationConfig, rng: np.random.Generator) -> Populat
         typical=typical,
         spread=sd,
         trend=trend,
-        resource=resource,
-        leadership=leadership,
-        motivation=motivation,
-        time=time,
+        **traits,
         interest=np.where(applies, interest, 0.0),
     )
