@@ -1,7 +1,8 @@
 """Time the calibration's unit of work and the external validation of a programme.
 
-One ABC candidate simulates one programme under four designs (its no-programme twin, the TPN,
-outreach by experts, experts with follow-up: sim.calibration.simulate); the calibration's time is
+One ABC candidate simulates one programme three ways (the TPN, outreach by experts, routine
+supervision: sim.calibration.STUDIES), each against the counterfactual its run records (before
+issue 10 a fourth run, a no-programme twin, gave it); the calibration's time is
 that unit times the number of candidates it needs (the last run's is in
 configs/calibration/posterior.json). A validation runs a programme folder over many replications,
 each drawing its parameters from the posterior. Prints figures; asserts nothing.
@@ -40,7 +41,7 @@ def main() -> None:
     per_candidate = (time.perf_counter() - start) / args.candidates
     run = json.loads((ROOT / "configs/calibration/posterior.json").read_text())["generations"]
     needed = sum(g["simulations"] for g in run)
-    print(f"ABC candidate (one programme, 4 model runs): {per_candidate * 1000:.1f} ms on 1 core")
+    print(f"ABC candidate (one programme, 3 model runs): {per_candidate * 1000:.1f} ms on 1 core")
     print(
         f"last calibration: {needed:,} candidates = {needed * per_candidate / 60:.1f} min on 1 "
         f"core at this speed; recorded {sum(g['minutes'] for g in run):.1f} min on 2 cores"
