@@ -160,6 +160,7 @@ class TwinningModel(mesa.Model):
         self.motivation = pop.motivation.copy()
         self.leadership = pop.leadership.copy()
         self.interest = pop.interest.copy()
+        self.trend, self.engaged = np.zeros(pop.applies.shape), np.zeros(pop.applies.shape)
         self.set_leaders()
         cfg = config.learning  # noise for every month up front, in a fixed order for all designs
         self.drift_noise = self.cell_noise(cfg.drift_sd)
@@ -345,14 +346,14 @@ class TwinningModel(mesa.Model):
         self.datacollector.collect(self)
         self.running = month < self.months
 
-    def set_leaders(self) -> None:
-        """What follows from the leaders, set when one changes: each cell's own monthly
-        trajectory (the secular trend, faster where leaders care about the topic) and the
-        leadership part of effort."""
-        cfg = self.config.learning
-        boost = cfg.interest_trend / 12 * (self.interest - 0.5)
-        self.trend = (self.pop.trend + boost) * self.pop.applies
-        self.engaged = engagement(self.leadership, self.interest, cfg)
+    def set_leaders(self, rows: np.ndarray | slice = slice(None)) -> None:
+        """What follows from the leaders of `rows` (all at first, then those that changed): each
+        cell's own monthly trajectory (the secular trend, faster where leaders care about the
+        topic) and the leadership part of effort."""
+        cfg, pop = self.config.learning, self.pop
+        boost = cfg.interest_trend / 12 * (self.interest[rows] - 0.5)
+        self.trend[rows] = (pop.trend[rows] + boost) * pop.applies[rows]
+        self.engaged[rows] = engagement(self.leadership[rows], self.interest[rows], cfg)
 
     def turnover(self, month: int) -> None:
         """Leadership turnover: a new leader with new interests, a dent in motivation, part of
@@ -378,7 +379,7 @@ class TwinningModel(mesa.Model):
             left[leaves] = True
             touched = left[self.ties.learner] | left[self.ties.mentor]
             self.tie_strength[touched] *= 1 - cfg.turnover_tie_loss
-        self.set_leaders()
+        self.set_leaders(leaves)
 
     # --- activities ---------------------------------------------------------------------------
 
