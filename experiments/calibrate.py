@@ -8,7 +8,8 @@ command reads it back and only redoes the summaries; an interrupted run resumes 
 candidates it had evaluated (a checkpoint beside the database), with the same result; a changed
 model or prior gets a new run and never reads back an old one.
 Writes configs/calibration/posterior.csv (parameter sets and weights), posterior.json (provenance
-and summary), representative.yaml (the accepted set nearest the posterior medians, selected with
+and summary), representative.yaml (the accepted set nearest the posterior medians: the calibrated
+parameters' defaults, which sim/config.py reads there, and selected with
 `calibration=representative`), docs/calibration.md and its figures.
 """
 
@@ -359,6 +360,7 @@ def main() -> None:
         f"{args.command}\n"
         "# Posterior, provenance and fit: configs/calibration/posterior.csv, posterior.json, "
         "docs/calibration.md\n"
+        "# The calibrated parameters' defaults: sim/config.py reads them here, and nowhere else\n"
     )
     body = nested(point, with_values(config, {})) | {"calibration": {"sample": "point"}}
     (OUT / "representative.yaml").write_text(header + yaml.safe_dump(body, sort_keys=True))

@@ -1,8 +1,10 @@
 """One typed configuration object for a scenario.
 
 Every tunable number is a dataclass field made with :func:`param`, which records its unit, allowed
-range and source next to its default. The same object is filled by the Python API, the command line
-and (later) Hydra, and it checks itself on construction so bad input fails before anything runs.
+range and source next to its default. A calibrated parameter takes its default from the
+calibration's representative set (:func:`calibrated`), the one place its value is written. The same
+object is filled by the Python API, the command line and Hydra, and it checks itself on
+construction so bad input fails before anything runs.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ import re
 import string
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from functools import cache
+from pathlib import Path
 from typing import Any, ClassVar
+
+import yaml
+
+REPRESENTATIVE = Path(__file__).resolve().parent.parent / "configs/calibration/representative.yaml"
+CALIBRATED = "calibrated: posterior's representative set (Table 9.13)"
 
 
 class ConfigError(ValueError):
@@ -23,6 +32,51 @@ class ConfigError(ValueError):
 def param(default: Any, low: float, high: float, unit: str, source: str) -> Any:
     """A numeric parameter with its allowed closed range [low, high], unit and source."""
     return field(default=default, metadata={"range": (low, high), "unit": unit, "source": source})
+
+
+def flattened(tree: dict) -> dict[str, Any]:
+    """A Hydra tree of calibrated values by dotted key (sim.posterior's keys): `section.field`,
+    and `topic.<name>.<field>` from under `population.types.<type>.topics`."""
+    values = {}
+    for section, entries in tree.items():
+        for name, value in entries.items():
+            if (section, name) == ("population", "types"):
+                values |= {
+                    f"topic.{topic}.{key}": number
+                    for spec in value.values()
+                    for topic, topic_fields in spec["topics"].items()
+                    for key, number in topic_fields.items()
+                }
+            elif section != "calibration":
+                values[f"{section}.{name}"] = value
+    return values
+
+
+@cache
+def representative(path: Path = REPRESENTATIVE) -> dict[str, float]:
+    """The posterior's representative set by dotted key, read once from the file that
+    experiments/calibrate.py writes (and `calibration=representative` selects): the calibrated
+    parameters' defaults are written there only, so a recalibration changes them in one place."""
+    try:
+        values = flattened(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError) as error:
+        reason = " ".join(str(error).split())  # a YAML error spans lines
+        raise ConfigError(
+            f"{path}, the calibrated parameters' defaults, is not readable ({reason}): allowed "
+            "the representative set python experiments/calibrate.py writes (git restore it)"
+        ) from None
+    for key, value in values.items():
+        if not is_number(value):
+            raise ConfigError(f"{path}: {key}={value!r} is invalid: allowed a number")
+    return values
+
+
+def calibrated(key: str) -> float:
+    """The default of calibrated parameter `key`: its value in the representative set."""
+    values = representative()
+    if key not in values:
+        raise ConfigError(f"{REPRESENTATIVE} has no {key}: allowed a key it holds {sorted(values)}")
+    return values[key]
 
 
 def is_integer(value: Any) -> bool:
@@ -143,14 +197,14 @@ def rwanda_types() -> dict[str, InstitutionType]:
     """The member types: hospitals and district health teams (the TPN), and health centres
     (none by default; `population=rwanda_with_health_centres` adds them)."""
     hospital = _topics(
-        ("accreditation", 55.0, 10.9783, 1.0),  # sd: the posterior
+        ("accreditation", 55.0, calibrated("topic.accreditation.baseline_sd"), 1.0),
         ("infection_prevention", 65.0, 12.0, 0.5),
         ("maternal_newborn_care", 62.0, 12.0, 0.5),
         ("data_quality", 68.0, 10.0, 0.5),
         ("financial_management", 60.0, 12.0, 0.5),
     )
     district = _topics(
-        ("cbhi_coverage", 78.0, 11.9427, 0.5),  # sd: the posterior
+        ("cbhi_coverage", 78.0, calibrated("topic.cbhi_coverage.baseline_sd"), 0.5),
         ("family_planning", 58.0, 8.0, 0.5),
         ("immunisation", 88.0, 5.0, 0.0),
         ("supervision", 60.0, 12.0, 0.5),
@@ -340,7 +394,7 @@ class NetworkConfig(Validated):
     path: str = ""  # the pairs file of design 'from_file' (sim.inputs)
     n_experts: int = param(4, 1, 10_000, "experts", "assumption")
     expert_level: float = param(90.0, 0, 100, "points", "assumption")
-    expert_fit: float = param(0.6113, 0, 1, "context fit", "posterior: docs/calibration.md")
+    expert_fit: float = param(calibrated("network.expert_fit"), 0, 1, "context fit", CALIBRATED)
     expert_visits_per_month: int = param(4, 0, 1_000, "visits/expert/month", "assumption")
     expert_followup: bool = False  # experts also follow up remotely between visits (ODD 7.17)
     experts_at_workshops: bool = False  # experts run the network and provincial workshops
@@ -376,41 +430,47 @@ class LearningConfig(Validated):
 
     section: ClassVar[str] = "learning"
     peer_contact_rate: float = param(
-        0.0119, 0, 1, "gap share/month", "posterior: docs/calibration.md"
+        calibrated("learning.peer_contact_rate"), 0, 1, "gap share/month", CALIBRATED
     )
     expert_contact_rate: float = param(0.02, 0, 1, "gap share/month", "assumption")
     exchange_visit_rate: float = param(
-        0.134, 0, 1, "gap share/visit", "posterior: docs/calibration.md"
+        calibrated("learning.exchange_visit_rate"), 0, 1, "gap share/visit", CALIBRATED
     )
     expert_visit_rate: float = param(
-        0.5671, 0, 1, "gap share/visit", "posterior: docs/calibration.md"
+        calibrated("learning.expert_visit_rate"), 0, 1, "gap share/visit", CALIBRATED
     )
     coaching_rate: float = param(
-        0.0664, 0, 1, "gap share/session", "posterior: docs/calibration.md"
+        calibrated("learning.coaching_rate"), 0, 1, "gap share/session", CALIBRATED
     )
     network_workshop_rate: float = param(
-        0.0964, 0, 1, "gap share/workshop", "posterior: docs/calibration.md"
+        calibrated("learning.network_workshop_rate"), 0, 1, "gap share/workshop", CALIBRATED
     )
     provincial_workshop_rate: float = param(0.10, 0, 1, "gap share/workshop", "assumption")
     virtual_factor: float = param(0.5, 0, 1, "multiplier", "assumption")
     motivation_weight: float = param(1.0, 0, 5, "exponent", "TPN mechanism 2")
-    leadership_weight: float = param(0.2342, 0, 5, "exponent", "posterior: docs/calibration.md")
+    leadership_weight: float = param(
+        calibrated("learning.leadership_weight"), 0, 5, "exponent", CALIBRATED
+    )
     time_weight: float = param(0.5, 0, 5, "exponent", "TPN mechanism 5")
     fit_penalty: float = param(
-        1.4964, 0, 20, "per unit resource gap", "posterior: docs/calibration.md"
+        calibrated("learning.fit_penalty"), 0, 20, "per unit resource gap", CALIBRATED
     )
-    ceiling_exponent: float = param(0.5681, 0, 5, "exponent", "posterior: docs/calibration.md")
+    ceiling_exponent: float = param(
+        calibrated("learning.ceiling_exponent"), 0, 5, "exponent", CALIBRATED
+    )
     mentor_share: float = param(0.1, 0, 1, "share of learner gain", "assumption")
     spillover: float = param(0.1, 0, 1, "share of goal gain", "assumption")
     forgetting_rate: float = param(0.01, 0, 1, "share/month", "assumption")
     persistence: float = param(0.3, 0, 1, "share of contact", "assumption")
     interest_trend: float = param(
-        6.517, 0, 50, "points/year per unit interest", "posterior: docs/calibration.md"
+        calibrated("learning.interest_trend"), 0, 50, "points/year per unit interest", CALIBRATED
     )
     drift_sd: float = param(0.5, 0, 20, "points/month", "assumption")
-    measurement_sd: float = param(1.6895, 0, 30, "points", "posterior: docs/calibration.md")
+    measurement_sd: float = param(
+        calibrated("learning.measurement_sd"), 0, 30, "points", CALIBRATED
+    )
     progress_motivation: float = param(
-        0.0557, 0, 1, "share of headroom", "posterior: docs/calibration.md"
+        calibrated("learning.progress_motivation"), 0, 1, "share of headroom", CALIBRATED
     )
     peer_motivation: float = param(0.1, 0, 1, "share of headroom", "TPN mechanism 2")
     coaching_motivation: float = param(0.1, 0, 1, "share of headroom", "assumption")
@@ -419,26 +479,38 @@ class LearningConfig(Validated):
     turnover_motivation_loss: float = param(0.3, 0, 1, "share", "assumption")
     # Mechanisms beyond teaching (docs/ODD.md 7.17); 0 switches one off for ablation
     goal_work_rate: float = param(
-        0.0085, 0, 1, "share of gap to feasible level/month", "posterior: docs/calibration.md"
+        calibrated("learning.goal_work_rate"),
+        0,
+        1,
+        "share of gap to feasible level/month",
+        CALIBRATED,
     )
     goal_support: float = param(
-        0.6796, 0, 50, "multiplier per unit tie intensity x fit", "posterior: docs/calibration.md"
+        calibrated("learning.goal_support"),
+        0,
+        50,
+        "multiplier per unit tie intensity x fit",
+        CALIBRATED,
     )
     feasible_sd: float = param(
-        0.896,
+        calibrated("learning.feasible_sd"),
         0,
         10,
         "baseline sds above the resource-predicted level",
-        "posterior: docs/calibration.md",
+        CALIBRATED,
     )
     reciprocity: float = param(
-        0.3816, 0, 1, "share of the pair's contact", "posterior: docs/calibration.md"
+        calibrated("learning.reciprocity"), 0, 1, "share of the pair's contact", CALIBRATED
     )
     turnover_knowledge_loss: float = param(
-        0.2769, 0, 1, "share of learned capacity", "posterior: docs/calibration.md"
+        calibrated("learning.turnover_knowledge_loss"),
+        0,
+        1,
+        "share of learned capacity",
+        CALIBRATED,
     )
     turnover_tie_loss: float = param(
-        0.2553, 0, 1, "share of tie strength", "posterior: docs/calibration.md"
+        calibrated("learning.turnover_tie_loss"), 0, 1, "share of tie strength", CALIBRATED
     )
 
 
