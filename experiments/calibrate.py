@@ -10,7 +10,8 @@ model or prior gets a new run and never reads back an old one.
 Writes configs/calibration/posterior.csv (parameter sets and weights), posterior.json (provenance
 and summary), representative.yaml (the accepted set nearest the posterior medians: the calibrated
 parameters' defaults, which sim/config.py reads there, and selected with
-`calibration=representative`), docs/calibration.md and its figures.
+`calibration=representative`), docs/calibration.md and its figures, and rewrites the parameter
+tables of docs/ODD.md (`python -m sim.odd`) with the new defaults.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import hashlib
 import json
 import shlex
+import subprocess
 import sys
 import time
 from dataclasses import asdict, replace
@@ -367,6 +369,8 @@ def main() -> None:
     (ROOT / "docs/calibration.md").write_text(
         report(args, history, gens, ident, predictive_table(pred), point_fit, noise, minutes)
     )
+    # in a new process: this one imported the defaults before the new ones were written
+    subprocess.run([sys.executable, "-m", "sim.odd"], check=True)
     print((OUT / "representative.yaml").read_text())
     print(predictive_table(pred).to_string())
 
