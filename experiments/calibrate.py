@@ -8,8 +8,10 @@ command reads it back and only redoes the summaries; an interrupted run resumes 
 candidates it had evaluated (a checkpoint beside the database), with the same result; a changed
 model or prior gets a new run and never reads back an old one.
 Writes configs/calibration/posterior.csv (parameter sets and weights), posterior.json (provenance
-and summary), representative.yaml (the accepted set nearest the posterior medians, selected with
-`calibration=representative`), docs/calibration.md and its figures.
+and summary), representative.yaml (the accepted set nearest the posterior medians: the calibrated
+parameters' defaults, which sim/config.py reads there, and selected with
+`calibration=representative`), docs/calibration.md and its figures, and rewrites the parameter
+tables of docs/ODD.md (`python -m sim.odd`) with the new defaults.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import hashlib
 import json
 import shlex
+import subprocess
 import sys
 import time
 from dataclasses import asdict, replace
@@ -359,12 +362,15 @@ def main() -> None:
         f"{args.command}\n"
         "# Posterior, provenance and fit: configs/calibration/posterior.csv, posterior.json, "
         "docs/calibration.md\n"
+        "# The calibrated parameters' defaults: sim/config.py reads them here, and nowhere else\n"
     )
     body = nested(point, with_values(config, {})) | {"calibration": {"sample": "point"}}
     (OUT / "representative.yaml").write_text(header + yaml.safe_dump(body, sort_keys=True))
     (ROOT / "docs/calibration.md").write_text(
         report(args, history, gens, ident, predictive_table(pred), point_fit, noise, minutes)
     )
+    # in a new process: this one imported the defaults before the new ones were written
+    subprocess.run([sys.executable, "-m", "sim.odd"], check=True)
     print((OUT / "representative.yaml").read_text())
     print(predictive_table(pred).to_string())
 

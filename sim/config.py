@@ -1,8 +1,12 @@
 """One typed configuration object for a scenario.
 
 Every tunable number is a dataclass field made with :func:`param`, which records its unit, allowed
-range and source next to its default. The same object is filled by the Python API, the command line
-and (later) Hydra, and it checks itself on construction so bad input fails before anything runs.
+range, source and meaning next to its default; every other field carries the same documentation
+(:func:`doc`). docs/ODD.md's parameter tables are written from these declarations
+(`python -m sim.odd`). A calibrated parameter takes its default from the calibration's
+representative set (:func:`calibrated`), the one place its value is written. The same object is
+filled by the Python API, the command line and Hydra, and it checks itself on construction so bad
+input fails before anything runs.
 """
 
 from __future__ import annotations
@@ -14,16 +18,78 @@ import string
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from functools import cache
+from pathlib import Path
 from typing import Any, ClassVar
+
+import yaml
+
+REPRESENTATIVE = Path(__file__).resolve().parent.parent / "configs/calibration/representative.yaml"
+CALIBRATED = "calibrated: posterior's representative set (Table 9.13)"
 
 
 class ConfigError(ValueError):
     """A configuration value is outside what the model allows."""
 
 
-def param(default: Any, low: float, high: float, unit: str, source: str) -> Any:
-    """A numeric parameter with its allowed closed range [low, high], unit and source."""
-    return field(default=default, metadata={"range": (low, high), "unit": unit, "source": source})
+def param(default: Any, low: float, high: float, unit: str, source: str, meaning: str) -> Any:
+    """A numeric parameter with its allowed closed range [low, high], unit, source (where its
+    value comes from, and why) and meaning."""
+    metadata = {"range": (low, high), "unit": unit, "source": source, "meaning": meaning}
+    return field(default=default, metadata=metadata)
+
+
+def doc(form: str, allowed: str, source: str, meaning: str, shown: str = "") -> dict[str, str]:
+    """The metadata of a field that is not a number (a name, a path, a list), documented like a
+    :func:`param`. Its form (a file path, topic names) stands where a unit would: only numbers
+    have units, by which sim.outcomes labels axes. `shown` is the default as docs/ODD.md gives
+    it, when not the value itself."""
+    return {"form": form, "allowed": allowed, "source": source, "meaning": meaning, "shown": shown}
+
+
+def flattened(tree: dict) -> dict[str, Any]:
+    """A Hydra tree of calibrated values by dotted key (sim.posterior's keys): `section.field`,
+    and `topic.<name>.<field>` from under `population.types.<type>.topics`."""
+    values = {}
+    for section, entries in tree.items():
+        for name, value in entries.items():
+            if (section, name) == ("population", "types"):
+                values |= {
+                    f"topic.{topic}.{key}": number
+                    for spec in value.values()
+                    for topic, topic_fields in spec["topics"].items()
+                    for key, number in topic_fields.items()
+                }
+            elif section != "calibration":
+                values[f"{section}.{name}"] = value
+    return values
+
+
+@cache
+def representative(path: Path = REPRESENTATIVE) -> dict[str, float]:
+    """The posterior's representative set by dotted key, read once from the file that
+    experiments/calibrate.py writes (and `calibration=representative` selects): the calibrated
+    parameters' defaults are written there only, so a recalibration changes them in one place."""
+    try:
+        values = flattened(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError) as error:
+        reason = " ".join(str(error).split())  # a YAML error spans lines
+        raise ConfigError(
+            f"{path}, the calibrated parameters' defaults, is not readable ({reason}): allowed "
+            "the representative set python experiments/calibrate.py writes (git restore it)"
+        ) from None
+    for key, value in values.items():
+        if not is_number(value):
+            raise ConfigError(f"{path}: {key}={value!r} is invalid: allowed a number")
+    return values
+
+
+def calibrated(key: str) -> float:
+    """The default of calibrated parameter `key`: its value in the representative set."""
+    values = representative()
+    if key not in values:
+        raise ConfigError(f"{REPRESENTATIVE} has no {key}: allowed a key it holds {sorted(values)}")
+    return values[key]
 
 
 def is_integer(value: Any) -> bool:
@@ -92,9 +158,30 @@ class TopicSpec(Validated):
     """A topic area (a KPI on a 0-100 scale) and its baseline distribution in one type."""
 
     nested: ClassVar[bool] = True
-    baseline_mean: float = param(60.0, 0, 100, "points", "assumption")
-    baseline_sd: float = param(12.0, 0, 50, "points", "assumption")
-    trend_per_year: float = param(1.0, -20, 20, "points/year", "assumption")
+    baseline_mean: float = param(
+        60.0,
+        0,
+        100,
+        "points",
+        "assumption: a mid-range KPI",
+        "mean baseline capacity across members of the type",
+    )
+    baseline_sd: float = param(
+        12.0,
+        0,
+        50,
+        "points",
+        "assumption: capacity varies across similar institutions (the article's premise)",
+        "sd of baseline capacity (times `population.capacity_spread`)",
+    )
+    trend_per_year: float = param(
+        1.0,
+        -20,
+        20,
+        "points/year",
+        "assumption: slow secular improvement without the programme",
+        "secular trend of the own trajectory",
+    )
 
 
 class Layout(StrEnum):
@@ -113,12 +200,62 @@ class InstitutionType(Validated):
     and which other types it may mentor (its own type always)."""
 
     nested: ClassVar[bool] = True
-    label: str = ""
-    per: Layout = Layout.province
-    count: int = param(1, 0, 1_000_000, "members per province or district", "assumption")
-    name: str = "{province} {i}"
-    mentors: list[str] = field(default_factory=list)
-    topics: dict[str, TopicSpec] = field(default_factory=dict)
+    label: str = field(
+        default="",
+        metadata=doc(
+            "text",
+            "any",
+            "",
+            "readable name of the type (not used by the dynamics)",
+        ),
+    )
+    per: Layout = field(
+        default=Layout.province,
+        metadata=doc(
+            "",
+            "`province` or `district`",
+            "",
+            "whether `count` is per province or per district",
+        ),
+    )
+    count: int = param(
+        1,
+        0,
+        1_000_000,
+        "members per province or district",
+        "assumption",
+        "members of the type in each province (or district), unless a province's `counts` "
+        "overrides it; 0 leaves the type out of the network",
+    )
+    name: str = field(
+        default="{province} {i}",
+        metadata=doc(
+            "template",
+            "fields `{province}`, `{i}` (and `{district}` when `per` is `district`); `{i}` "
+            "required when `count` > 1",
+            "",
+            "member names; `{i}` counts from 1 within the province or district",
+            shown='"{province} {i}"',
+        ),
+    )
+    mentors: list[str] = field(
+        default_factory=list,
+        metadata=doc(
+            "type names",
+            "declared types",
+            "",
+            "other types its members may mentor (its own type always)",
+        ),
+    )
+    topics: dict[str, TopicSpec] = field(
+        default_factory=dict,
+        metadata=doc(
+            "topic names",
+            "at least one; names lower-case snake_case",
+            "",
+            "the type's topic areas, each a `TopicSpec`",
+        ),
+    )
 
     def check(self, section: str) -> None:
         self.per = Layout(self.per)
@@ -144,14 +281,14 @@ def rwanda_types() -> dict[str, InstitutionType]:
     """The member types: hospitals and district health teams (the TPN), and health centres
     (none by default; `population=rwanda_with_health_centres` adds them)."""
     hospital = _topics(
-        ("accreditation", 55.0, 10.9783, 1.0),  # sd: the posterior
+        ("accreditation", 55.0, calibrated("topic.accreditation.baseline_sd"), 1.0),
         ("infection_prevention", 65.0, 12.0, 0.5),
         ("maternal_newborn_care", 62.0, 12.0, 0.5),
         ("data_quality", 68.0, 10.0, 0.5),
         ("financial_management", 60.0, 12.0, 0.5),
     )
     district = _topics(
-        ("cbhi_coverage", 78.0, 11.9427, 0.5),  # sd: the posterior
+        ("cbhi_coverage", 78.0, calibrated("topic.cbhi_coverage.baseline_sd"), 0.5),
         ("family_planning", 58.0, 8.0, 0.5),
         ("immunisation", 88.0, 5.0, 0.0),
         ("supervision", 60.0, 12.0, 0.5),
@@ -231,17 +368,108 @@ class PopulationConfig(Validated):
     `path` (sim.inputs), in which case the provinces come from the file."""
 
     section: ClassVar[str] = "population"
-    path: str = ""
-    provinces: list[ProvinceSpec] = field(default_factory=rwanda_provinces)
-    types: dict[str, InstitutionType] = field(default_factory=rwanda_types)
-    latent_share: float = param(0.5, 0, 1, "share of variance", "assumption")
-    capacity_spread: float = param(1.0, 0, 5, "multiplier of baseline sd", "assumption")
-    resource_latent_correlation: float = param(0.6, -1, 1, "correlation", "assumption")
-    leadership_mean: float = param(0.6, 0.01, 0.99, "0-1 index", "assumption")
-    motivation_mean: float = param(0.6, 0.01, 0.99, "0-1 index", "assumption")
-    time_mean: float = param(0.5, 0.01, 0.99, "0-1 share", "assumption")
-    trait_concentration: float = param(8.0, 0.5, 1000, "Beta a+b", "assumption")
-    interest_sd: float = param(1.0, 0, 5, "logit units", "assumption")
+    path: str = field(
+        default="",
+        metadata=doc(
+            "file path",
+            "an existing institutions CSV (6.1)",
+            "user data",
+            "members read from a file instead of laid out and drawn (`population=from_file`)",
+            shown="'' (none)",
+        ),
+    )
+    provinces: list[ProvinceSpec] = field(
+        default_factory=rwanda_provinces,
+        metadata=doc(
+            "",
+            "distinct province and district names",
+            "article (30 districts); event groups assumption",
+            "provinces: name, districts, event group, `counts` overriding types' counts",
+            shown="Rwanda (Table 9.10)",
+        ),
+    )
+    types: dict[str, InstitutionType] = field(
+        default_factory=rwanda_types,
+        metadata=doc(
+            "",
+            "at least one type; names lower-case snake_case",
+            "districts: article (every district took part); 2 hospitals per province: assumption; "
+            "health-centre IMCI baselines: Magge et al. 2015; the rest assumption (Table 9.9)",
+            "institution types and their topic areas (Table 9.2)",
+            shown="`hospital`, `district`, `health_centre` (Table 9.9)",
+        ),
+    )
+    latent_share: float = param(
+        0.5,
+        0,
+        1,
+        "share of variance",
+        "assumption: half of between-member variance in a topic is a shared institutional factor, "
+        "so strengths correlate moderately across topics",
+        "share of a topic's capacity variance due to the member's latent capacity",
+    )
+    capacity_spread: float = param(
+        1.0,
+        0,
+        5,
+        "multiplier of baseline sd",
+        'assumption: 1 keeps the topic sds of Table 9.9; the lever for "pre-existing capacity '
+        'inside the network" (TPN mechanism 4): a wider spread means more and stronger high '
+        "performers to learn from",
+        "multiplies every topic's `baseline_sd`",
+    )
+    resource_latent_correlation: float = param(
+        0.6,
+        -1,
+        1,
+        "correlation",
+        "assumption: better-resourced institutions tend to perform better, far from perfectly",
+        "correlation of the resource draw with latent capacity",
+    )
+    leadership_mean: float = param(
+        0.6,
+        0.01,
+        0.99,
+        "0-1 index",
+        "assumption: members joined a voluntary-goal programme, so engagement is above the "
+        "midpoint on average",
+        "mean of leadership engagement `L` (Beta)",
+    )
+    motivation_mean: float = param(
+        0.6,
+        0.01,
+        0.99,
+        "0-1 index",
+        "assumption: as for leadership",
+        "mean of baseline motivation `M0` (Beta)",
+    )
+    time_mean: float = param(
+        0.5,
+        0.01,
+        0.99,
+        "0-1 share",
+        "assumption: dedicating time is named as a constraint (mechanism 5), so half of what is "
+        "possible on average",
+        "mean of dedicated time `T` (Beta)",
+    )
+    trait_concentration: float = param(
+        8.0,
+        0.5,
+        1000,
+        "Beta a+b",
+        "assumption: sd about 0.16 around the means, so some members are weak in each ingredient "
+        "without piling up at 0 or 1",
+        "concentration `a + b` of the Beta draws of `L`, `M0`, `T` (and new leaders)",
+    )
+    interest_sd: float = param(
+        1.0,
+        0,
+        5,
+        "logit units",
+        "assumption: one logit unit lets interest differ clearly between topics (about 0.36 to "
+        "0.80 at ±1 sd for `L = 0.6`)",
+        "spread of topic interest around `logit(L)`",
+    )
 
     def check(self, section: str) -> None:
         if not self.types:
@@ -322,14 +550,76 @@ class KickoffConfig(Validated):
     """The kick-off workshop: gap finding, goal choice and partner matching."""
 
     section: ClassVar[str] = "kickoff"
-    goals_per_institution: int = param(2, 1, 50, "topics", "assumption")
-    high_performer_quantile: float = param(0.7, 0, 1, "quantile", "assumption")
-    min_gap: float = param(3.0, 0, 100, "points", "assumption")
-    gap_weight: float = param(1.0, 0, 100, "utility per 10 points", "assumption")
-    interest_weight: float = param(2.0, 0, 100, "utility per unit interest", "assumption")
-    choice_noise: float = param(1.0, 0, 100, "Gumbel scale", "assumption")
-    similarity_preference: float = param(0.7, 0, 1, "weight", "TPN mechanism 2")
-    max_mentees: int = param(4, 1, 10_000, "learner ties per mentor", "assumption")
+    goals_per_institution: int = param(
+        2,
+        1,
+        50,
+        "topics",
+        'assumption: members worked on "specific areas"; two keeps goals focused and leaves '
+        "choosers and non-choosers in every topic",
+        "goals each member chooses (at most the number of topics of each type with drawn members; "
+        "a member of a file population whose type has fewer takes all its topics)",
+    )
+    high_performer_quantile: float = param(
+        0.7,
+        0,
+        1,
+        "quantile",
+        "assumption: top 30% of the type count as high performers (3 of 10 hospitals, 9 of 30 "
+        "districts, 18 of 60 health centres)",
+        "threshold quantile of `Y(0)` for high-performer status, within each type",
+    )
+    min_gap: float = param(
+        3.0,
+        0,
+        100,
+        "points",
+        "assumption: a mentor must be visibly better, beyond measurement noise (sd of a "
+        "difference of two measurements about 2.8 at `measurement_sd = 2`)",
+        "minimum baseline lead of a mentor over its learner",
+    )
+    gap_weight: float = param(
+        1.0,
+        0,
+        100,
+        "utility per 10 points",
+        "assumption: 10 points of gap worth as much as one unit of choice noise",
+        "weight of the gap in goal utility",
+    )
+    interest_weight: float = param(
+        2.0,
+        0,
+        100,
+        "utility per unit interest",
+        "assumption: leadership interest weighs more than the gap in what members choose "
+        "(mechanism 1)",
+        "weight of topic interest in goal utility",
+    )
+    choice_noise: float = param(
+        1.0,
+        0,
+        100,
+        "Gumbel scale",
+        "assumption: unobserved reasons for a choice are as large as 10 points of gap",
+        "scale of the Gumbel noise in goal choice",
+    )
+    similarity_preference: float = param(
+        0.7,
+        0,
+        1,
+        "weight",
+        "TPN mechanism 2 (value assumption): partners of similar resources preferred over the "
+        "very best performer",
+        "weight of resource similarity versus mentor level in `tpn` partner ranking",
+    )
+    max_mentees: int = param(
+        4,
+        1,
+        10_000,
+        "learner ties per mentor",
+        "assumption: a mentor can serve a few learners besides its own work",
+        "cap on a `tpn` mentor's ties (all topics); attention-sharing scale in other designs",
+    )
 
 
 @dataclass
@@ -337,14 +627,75 @@ class NetworkConfig(Validated):
     """Which network design wires learners to teachers, and the outside experts' traits."""
 
     section: ClassVar[str] = "network"
-    design: str = "tpn"
-    path: str = ""  # the pairs file of design 'from_file' (sim.inputs)
-    n_experts: int = param(4, 1, 10_000, "experts", "assumption")
-    expert_level: float = param(90.0, 0, 100, "points", "assumption")
-    expert_fit: float = param(0.6113, 0, 1, "context fit", "posterior: docs/calibration.md")
-    expert_visits_per_month: int = param(4, 0, 1_000, "visits/expert/month", "assumption")
-    expert_followup: bool = False  # experts also follow up remotely between visits (ODD 7.17)
-    experts_at_workshops: bool = False  # experts run the network and provincial workshops
+    design: str = field(
+        default="tpn",
+        metadata=doc(
+            "",
+            "one of `tpn`, `pairwise`, `hub`, `random`, `external_expert`, `from_file`, `none`",
+            "",
+            "network design (7.3)",
+        ),
+    )
+    path: str = field(
+        default="",
+        metadata=doc(
+            "file path",
+            "an existing pairs CSV (6.2); required by `from_file`",
+            "user data",
+            "the pairs file of design `from_file` (`network=from_file`)",
+            shown="'' (none)",
+        ),
+    )
+    n_experts: int = param(
+        4,
+        1,
+        10_000,
+        "experts",
+        "assumption: a small outside team",
+        "number of outside experts (`external_expert` only)",
+    )
+    expert_level: float = param(
+        90.0,
+        0,
+        100,
+        "points",
+        "assumption: experts know every topic well, above most members' baseline",
+        "capacity of an expert in every topic",
+    )
+    expert_fit: float = param(
+        calibrated("network.expert_fit"),
+        0,
+        1,
+        "context fit",
+        CALIBRATED,
+        "context fit of every expert tie",
+    )
+    expert_visits_per_month: int = param(
+        4,
+        0,
+        1_000,
+        "visits/expert/month",
+        "assumption: about one visit a week per expert",
+        "visits each expert makes per programme month",
+    )
+    expert_followup: bool = field(
+        default=False,
+        metadata=doc(
+            "",
+            "true/false",
+            "issue 9: experts treated like twins where the design question demands it",
+            "experts also keep in touch remotely between visits (7.17)",
+        ),
+    )
+    experts_at_workshops: bool = field(
+        default=False,
+        metadata=doc(
+            "",
+            "true/false",
+            "issue 9, as above",
+            "experts run the network and provincial workshops for their learners (7.17)",
+        ),
+    )
 
     @property
     def label(self) -> str:
@@ -377,69 +728,262 @@ class LearningConfig(Validated):
 
     section: ClassVar[str] = "learning"
     peer_contact_rate: float = param(
-        0.0119, 0, 1, "gap share/month", "posterior: docs/calibration.md"
+        calibrated("learning.peer_contact_rate"),
+        0,
+        1,
+        "gap share/month",
+        CALIBRATED,
+        "standing monthly intensity of a peer tie",
     )
-    expert_contact_rate: float = param(0.02, 0, 1, "gap share/month", "assumption")
+    expert_contact_rate: float = param(
+        0.02,
+        0,
+        1,
+        "gap share/month",
+        "assumption: outside experts are less in touch between visits than twins",
+        "standing monthly intensity of an expert tie",
+    )
     exchange_visit_rate: float = param(
-        0.134, 0, 1, "gap share/visit", "posterior: docs/calibration.md"
+        calibrated("learning.exchange_visit_rate"),
+        0,
+        1,
+        "gap share/visit",
+        CALIBRATED,
+        "intensity added by an exchange visit",
     )
     expert_visit_rate: float = param(
-        0.5671, 0, 1, "gap share/visit", "posterior: docs/calibration.md"
+        calibrated("learning.expert_visit_rate"),
+        0,
+        1,
+        "gap share/visit",
+        CALIBRATED,
+        "intensity added by an expert visit",
     )
     coaching_rate: float = param(
-        0.0664, 0, 1, "gap share/session", "posterior: docs/calibration.md"
+        calibrated("learning.coaching_rate"),
+        0,
+        1,
+        "gap share/session",
+        CALIBRATED,
+        "intensity added to every standing tie by a coaching session",
     )
     network_workshop_rate: float = param(
-        0.0964, 0, 1, "gap share/workshop", "posterior: docs/calibration.md"
+        calibrated("learning.network_workshop_rate"),
+        0,
+        1,
+        "gap share/workshop",
+        CALIBRATED,
+        "intensity of a network-workshop tie",
     )
-    provincial_workshop_rate: float = param(0.10, 0, 1, "gap share/workshop", "assumption")
-    virtual_factor: float = param(0.5, 0, 1, "multiplier", "assumption")
-    motivation_weight: float = param(1.0, 0, 5, "exponent", "TPN mechanism 2")
-    leadership_weight: float = param(0.2342, 0, 5, "exponent", "posterior: docs/calibration.md")
-    time_weight: float = param(0.5, 0, 5, "exponent", "TPN mechanism 5")
+    provincial_workshop_rate: float = param(
+        0.10,
+        0,
+        1,
+        "gap share/workshop",
+        "assumption: smaller, more local events are slightly more useful than network-wide ones",
+        "intensity of a provincial-workshop tie",
+    )
+    virtual_factor: float = param(
+        0.5,
+        0,
+        1,
+        "multiplier",
+        "assumption: a virtual session is half as effective as one in person",
+        "multiplier for virtual events",
+    )
+    motivation_weight: float = param(
+        1.0,
+        0,
+        5,
+        "exponent",
+        "TPN mechanism 2 (value assumption): effort proportional to motivation",
+        "exponent of motivation in effort",
+    )
+    leadership_weight: float = param(
+        calibrated("learning.leadership_weight"),
+        0,
+        5,
+        "exponent",
+        CALIBRATED,
+        "exponent of `L * I` in effort",
+    )
+    time_weight: float = param(
+        0.5,
+        0,
+        5,
+        "exponent",
+        "TPN mechanism 5 (value assumption): dedicated time matters, with diminishing weight",
+        "exponent of time in effort",
+    )
     fit_penalty: float = param(
-        1.4964, 0, 20, "per unit resource gap", "posterior: docs/calibration.md"
+        calibrated("learning.fit_penalty"),
+        0,
+        20,
+        "per unit resource gap",
+        CALIBRATED,
+        "decay of context fit with resource difference",
     )
-    ceiling_exponent: float = param(0.5681, 0, 5, "exponent", "posterior: docs/calibration.md")
-    mentor_share: float = param(0.1, 0, 1, "share of learner gain", "assumption")
-    spillover: float = param(0.1, 0, 1, "share of goal gain", "assumption")
-    forgetting_rate: float = param(0.01, 0, 1, "share/month", "assumption")
-    persistence: float = param(0.3, 0, 1, "share of contact", "assumption")
+    ceiling_exponent: float = param(
+        calibrated("learning.ceiling_exponent"),
+        0,
+        5,
+        "exponent",
+        CALIBRATED,
+        "exponent of the headroom factor",
+    )
+    mentor_share: float = param(
+        0.1,
+        0,
+        1,
+        "share of learner gain",
+        "assumption: mentors learn a little by teaching",
+        "mentor's gain as a share of its mentees' gains",
+    )
+    spillover: float = param(
+        0.1,
+        0,
+        1,
+        "share of goal gain",
+        "assumption: management practice learned in one area helps a little in others",
+        "share of mean goal gain added to non-goal topics",
+    )
+    forgetting_rate: float = param(
+        0.01,
+        0,
+        1,
+        "share/month",
+        "assumption: learned capacity erodes slowly (half-life about 69 months; about 11% a year)",
+        "monthly decay of the learned stock",
+    )
+    persistence: float = param(
+        0.3,
+        0,
+        1,
+        "share of contact",
+        "assumption: some informal contact between twins outlasts the programme",
+        "share of standing peer contact kept after the programme",
+    )
     interest_trend: float = param(
-        6.517, 0, 50, "points/year per unit interest", "posterior: docs/calibration.md"
+        calibrated("learning.interest_trend"),
+        0,
+        50,
+        "points/year per unit interest",
+        CALIBRATED,
+        "interest-driven own trend (the self-selection channel)",
     )
-    drift_sd: float = param(0.5, 0, 20, "points/month", "assumption")
-    measurement_sd: float = param(1.6895, 0, 30, "points", "posterior: docs/calibration.md")
+    drift_sd: float = param(
+        0.5,
+        0,
+        20,
+        "points/month",
+        "assumption: random-walk drift of about 2 points sd over 18 months",
+        "sd of monthly drift of the own trajectory",
+    )
+    measurement_sd: float = param(
+        calibrated("learning.measurement_sd"),
+        0,
+        30,
+        "points",
+        CALIBRATED,
+        "sd of measurement error of observed KPIs",
+    )
     progress_motivation: float = param(
-        0.0557, 0, 1, "share of headroom", "posterior: docs/calibration.md"
+        calibrated("learning.progress_motivation"),
+        0,
+        1,
+        "share of headroom",
+        CALIBRATED,
+        "motivation lift from progress in goal topics",
     )
-    peer_motivation: float = param(0.1, 0, 1, "share of headroom", "TPN mechanism 2")
-    coaching_motivation: float = param(0.1, 0, 1, "share of headroom", "assumption")
-    motivation_decay: float = param(0.05, 0, 1, "share/month", "assumption")
-    turnover_rate: float = param(0.01, 0, 1, "probability/month", "assumption")
-    turnover_motivation_loss: float = param(0.3, 0, 1, "share", "assumption")
+    peer_motivation: float = param(
+        0.1,
+        0,
+        1,
+        "share of headroom",
+        "TPN mechanism 2 (value assumption): contact with similar peers motivates",
+        "motivation lift per unit of fit-weighted contact with better peers (capped at 1)",
+    )
+    coaching_motivation: float = param(
+        0.1,
+        0,
+        1,
+        "share of headroom",
+        "assumption: coaching encourages, as much as a unit of peer contact",
+        "motivation lift per in-person coaching session",
+    )
+    motivation_decay: float = param(
+        0.05,
+        0,
+        1,
+        "share/month",
+        "assumption: extra motivation fades with a half-life of about 13.5 months",
+        "monthly relaxation of motivation to its baseline",
+    )
+    turnover_rate: float = param(
+        0.01,
+        0,
+        1,
+        "probability/month",
+        "assumption: about an 11% chance a year that a member's leadership changes",
+        "monthly probability of leadership turnover",
+    )
+    turnover_motivation_loss: float = param(
+        0.3,
+        0,
+        1,
+        "share",
+        "assumption: a change of leader disrupts ongoing work",
+        "share of motivation lost at turnover",
+    )
     # Mechanisms beyond teaching (docs/ODD.md 7.17); 0 switches one off for ablation
     goal_work_rate: float = param(
-        0.0085, 0, 1, "share of gap to feasible level/month", "posterior: docs/calibration.md"
+        calibrated("learning.goal_work_rate"),
+        0,
+        1,
+        "share of gap to feasible level/month",
+        CALIBRATED,
+        "members' own monthly work on their goals, 7.17",
     )
     goal_support: float = param(
-        0.6796, 0, 50, "multiplier per unit tie intensity x fit", "posterior: docs/calibration.md"
+        calibrated("learning.goal_support"),
+        0,
+        50,
+        "multiplier per unit tie intensity x fit",
+        CALIBRATED,
+        "how much this month's ties add to goal work, 7.17",
     )
     feasible_sd: float = param(
-        0.896,
+        calibrated("learning.feasible_sd"),
         0,
         10,
         "baseline sds above the resource-predicted level",
-        "posterior: docs/calibration.md",
+        f"{CALIBRATED}; what similar members show is possible (positive deviance, TPN "
+        "mechanisms 2 and 5)",
+        "`F_ik = mu_k + sd_k * (Phi^-1(R_i) + feasible_sd)`, 7.17",
     )
     reciprocity: float = param(
-        0.3816, 0, 1, "share of the pair's contact", "posterior: docs/calibration.md"
+        calibrated("learning.reciprocity"),
+        0,
+        1,
+        "share of the pair's contact",
+        CALIBRATED,
+        "mentors learn back from learners, 7.17",
     )
     turnover_knowledge_loss: float = param(
-        0.2769, 0, 1, "share of learned capacity", "posterior: docs/calibration.md"
+        calibrated("learning.turnover_knowledge_loss"),
+        0,
+        1,
+        "share of learned capacity",
+        CALIBRATED,
+        "share of the learned stock `S_i.` lost at turnover, 7.17",
     )
     turnover_tie_loss: float = param(
-        0.2553, 0, 1, "share of tie strength", "posterior: docs/calibration.md"
+        calibrated("learning.turnover_tie_loss"),
+        0,
+        1,
+        "share of tie strength",
+        CALIBRATED,
+        "share of a tie's strength lost when either partner's leader leaves, 7.17",
     )
 
 
@@ -473,12 +1017,60 @@ class ScheduleConfig(Validated):
     """Calendar of the programme; events are data so users can move, add or drop them."""
 
     section: ClassVar[str] = "schedule"
-    start: str = "2021-08"
-    programme_months: int = param(18, 1, 600, "months", "article: Aug 2021 - Feb 2023")
-    followup_months: int = param(12, 0, 600, "months", "issue: sustainability at +12")
-    exchange_visit_every: int = param(3, 0, 600, "months (0 = never)", "assumption")
-    events: list[EventSpec] = field(default_factory=tpn_events)
-    path: str = ""  # a calendar file whose events replace `events` (sim.inputs)
+    start: str = field(
+        default="2021-08",
+        metadata=doc(
+            "YYYY-MM",
+            "a month from 1900-01",
+            "article: Aug 2021 - Feb 2023",
+            "calendar month of month 0",
+        ),
+    )
+    programme_months: int = param(
+        18,
+        1,
+        600,
+        "months",
+        "article: Aug 2021 - Feb 2023",
+        "length of the programme; the estimator's end month",
+    )
+    followup_months: int = param(
+        12,
+        0,
+        600,
+        "months",
+        "issue: sustainability at +12 (a project choice, not from the article)",
+        "months simulated after the programme",
+    )
+    exchange_visit_every: int = param(
+        3,
+        0,
+        600,
+        "months (0 = never)",
+        "assumption: the article gives no count; a quarterly round of visits between twins",
+        "interval between exchange-visit rounds",
+    )
+    events: list[EventSpec] = field(
+        default_factory=tpn_events,
+        metadata=doc(
+            "",
+            "months in [1, `programme_months`]",
+            "article counts; months assumption",
+            "scheduled coaching and workshops",
+            shown="Table 1 placed in months (7.13, Table 9.11)",
+        ),
+    )
+    path: str = field(
+        default="",
+        metadata=doc(
+            "file path",
+            "an existing calendar CSV or YAML (6.3)",
+            "user data",
+            "a calendar file whose events replace `schedule.events` (`schedule=from_file`, which "
+            "also sets `exchange_visit_every: 0`)",
+            shown="'' (none)",
+        ),
+    )
 
     def check(self, section: str) -> None:
         if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", self.start) or self.start < "1900":
@@ -514,18 +1106,88 @@ class CostConfig(Validated):
     With a budget, the visits of every design are scaled to spend it (sim.budget)."""
 
     section: ClassVar[str] = "costs"
-    codesign_workshop: float = param(3000.0, 0, 1e7, "USD/workshop", "assumption")
-    kickoff_participant: float = param(200.0, 0, 1e7, "USD/institution", "assumption")
-    exchange_visit: float = param(400.0, 0, 1e7, "USD/visit", "assumption")
-    coaching_in_person: float = param(250.0, 0, 1e7, "USD/session", "assumption")
-    coaching_virtual: float = param(40.0, 0, 1e7, "USD/session", "assumption")
-    workshop_in_person: float = param(150.0, 0, 1e7, "USD/participant", "assumption")
-    workshop_virtual: float = param(30.0, 0, 1e7, "USD/participant", "assumption")
-    expert_visit: float = param(1500.0, 0, 1e7, "USD/visit", "assumption")
-    expert_followup: float = param(
-        300.0, 0, 1e7, "USD/expert/month", "assumption: a day of an expert's remote time a month"
+    codesign_workshop: float = param(
+        3000.0,
+        0,
+        1e7,
+        "USD/workshop",
+        "assumption: placeholder",
+        "cost of one co-design workshop",
     )
-    budget: float = param(0.0, 0, 1e10, "USD (0 = no cap)", "user choice")
+    kickoff_participant: float = param(
+        200.0,
+        0,
+        1e7,
+        "USD/institution",
+        "assumption: placeholder",
+        "kick-off cost per member",
+    )
+    exchange_visit: float = param(
+        400.0,
+        0,
+        1e7,
+        "USD/visit",
+        "assumption: placeholder, travel within Rwanda",
+        "cost of one exchange visit",
+    )
+    coaching_in_person: float = param(
+        250.0,
+        0,
+        1e7,
+        "USD/session",
+        "assumption: placeholder",
+        "in-person coaching, per member per session",
+    )
+    coaching_virtual: float = param(
+        40.0,
+        0,
+        1e7,
+        "USD/session",
+        "assumption: placeholder, far below in person",
+        "virtual coaching, per member per session",
+    )
+    workshop_in_person: float = param(
+        150.0,
+        0,
+        1e7,
+        "USD/participant",
+        "assumption: placeholder",
+        "in-person workshop, per participant",
+    )
+    workshop_virtual: float = param(
+        30.0,
+        0,
+        1e7,
+        "USD/participant",
+        "assumption: placeholder",
+        "virtual workshop, per participant",
+    )
+    expert_visit: float = param(
+        1500.0,
+        0,
+        1e7,
+        "USD/visit",
+        "assumption: placeholder, outside experts cost more than peers",
+        "cost of one expert visit",
+    )
+    expert_followup: float = param(
+        300.0,
+        0,
+        1e7,
+        "USD/expert/month",
+        "assumption: about a day of an expert's remote time a month",
+        "retainer for remote follow-up, when `network.expert_followup` (a fixed cost, 7.14)",
+    )
+    budget: float = param(
+        0.0,
+        0,
+        1e10,
+        "USD (0 = no cap)",
+        "user choice: 0 keeps the schedule as planned; the `designs`, `design_ranking` and "
+        "`expert_strength` studies use 220,000, about the TPN's own cost as planned (USD 221,192, "
+        "mean of 100 replications)",
+        "total programme budget; the visits are sized to spend it (7.4)",
+    )
 
 
 class Collect(StrEnum):
@@ -549,9 +1211,36 @@ class CalibrationConfig(Validated):
     docs/calibration.md."""
 
     section: ClassVar[str] = "calibration"
-    sample: Sample = Sample.posterior
-    posterior: str = ""  # a posterior CSV (sim.posterior); "" = configs/calibration/posterior.csv
-    fixed: list[str] = field(default_factory=list)  # calibrated keys kept at the configured value
+    sample: Sample = field(
+        default=Sample.posterior,
+        metadata=doc(
+            "",
+            "`point` or `posterior`",
+            "7.18",
+            "`posterior`: each replication draws a set from the posterior by its seed; `point`: "
+            "the configured values (by default the posterior's representative set)",
+        ),
+    )
+    posterior: str = field(
+        default="",
+        metadata=doc(
+            "file path",
+            "a CSV of parameter sets with a `weight` column",
+            "7.18",
+            "the posterior to draw from",
+            shown="'' (the shipped `configs/calibration/posterior.csv`)",
+        ),
+    )
+    fixed: list[str] = field(
+        default_factory=list,
+        metadata=doc(
+            "dotted keys",
+            "calibrated keys",
+            "7.18",
+            "calibrated parameters kept at their configured value when drawing (keys set on the "
+            "command line are added)",
+        ),
+    )
 
     def check(self, section: str) -> None:
         if self.sample not in set(Sample):
@@ -571,10 +1260,40 @@ class ScenarioConfig(Validated):
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     costs: CostConfig = field(default_factory=CostConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
-    headline_topics: list[str] = field(default_factory=lambda: ["accreditation", "cbhi_coverage"])
-    seed: int = param(20210801, 0, 2**63 - 1, "integer", "any; fixes every random draw")
-    replications: int = param(100, 1, 10_000_000, "runs", "assumption: enough for 95% intervals")
-    collect: Collect = Collect.all
+    headline_topics: list[str] = field(
+        default_factory=lambda: ["accreditation", "cbhi_coverage"],
+        metadata=doc(
+            "topic names",
+            "topics of any declared type",
+            "article: the two reported results",
+            "topics for which the estimator and true effect are reported",
+        ),
+    )
+    seed: int = param(
+        20210801,
+        0,
+        2**63 - 1,
+        "integer",
+        "any; fixes every random draw (the default spells the start date 2021-08-01)",
+        "root seed of the replication seeds",
+    )
+    replications: int = param(
+        100,
+        1,
+        10_000_000,
+        "runs",
+        "assumption: enough for 95% intervals",
+        "number of replications, each measured against its counterfactual",
+    )
+    collect: Collect = field(
+        default=Collect.all,
+        metadata=doc(
+            "",
+            "`all` or `summary`",
+            "user choice",
+            "`all`: every table; `summary`: one summary row per replication (very large runs)",
+        ),
+    )
 
     def check(self, section: str) -> None:
         if self.collect not in set(Collect):

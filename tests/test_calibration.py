@@ -5,27 +5,30 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import sim
 from sim import abc
 from sim.abc import Settings, abc_rejection, evaluated, posterior_of
 from sim.calibration import BAND_SCALE, CONTRAST_SCALE, PRIORS, STUDIES, distance, simulate
-from sim.config import CalibrationConfig, TopicSpec
+from sim.config import CALIBRATED, CalibrationConfig, TopicSpec, Validated, representative
 from sim.hydra_config import compose_scenario, keep_overridden
 from sim.metrics import PUBLISHED_ESTIMATES
 from sim.model import TwinningModel
 from sim.posterior import Posterior, drawn, read_posterior, value_of, with_values
 
-CALIBRATION = Path(__file__).resolve().parent.parent / "configs/calibration"
+ROOT = Path(__file__).resolve().parent.parent
+CALIBRATION = ROOT / "configs/calibration"
 POSTERIOR = sim.ScenarioConfig()  # the default draws every replication's set from the posterior
 POINT = sim.ScenarioConfig(calibration=CalibrationConfig(sample="point"))
 
@@ -227,14 +230,69 @@ def test_the_representative_set_is_one_of_the_posteriors_sets() -> None:
     text = (CALIBRATION / "representative.yaml").read_text()
     assert text.startswith("# @package _global_")
     assert "experiments/calibrate.py" in text
-    config = compose_scenario(["calibration=representative"])
-    assert config == POINT, "the defaults' values are the representative set"
+    assert compose_scenario(["calibration=representative"]).calibration.sample == "point"
     assert POSTERIOR.calibration.sample == "posterior"
-    posterior = read_posterior()
+    posterior, values = read_posterior(), representative()
     matches = np.ones(len(posterior.particles), dtype=bool)
     for key in posterior.keys:
-        matches &= np.isclose(posterior.particles[key], value_of(config, key), atol=1e-4)
+        matches &= np.isclose(posterior.particles[key], values[key], atol=1e-4)
     assert matches.sum() == 1, "the representative set is one accepted parameter set"
+
+
+def test_the_calibrated_parameters_are_the_priors_and_their_source_says_so() -> None:
+    keys = {p.key for p in PRIORS}
+    assert set(representative()) == keys, "the representative set holds every calibrated key"
+    config = sim.ScenarioConfig()
+    declared = {
+        f"{section.section}.{f.name}"
+        for section in vars(config).values()
+        if isinstance(section, Validated)
+        for f in fields(section)
+        if f.metadata.get("source", "").startswith(CALIBRATED)
+    }
+    assert declared == {k for k in keys if not k.startswith("topic.")}
+
+
+def run_copy(tmp_path: Path, representative_set: str | None) -> subprocess.CompletedProcess:
+    """Print the calibrated keys' defaults, importing a copy of the package whose
+    configs/calibration/representative.yaml is `representative_set` (None: no such file)."""
+    shutil.copytree(ROOT / "sim", tmp_path / "sim", ignore=shutil.ignore_patterns("__pycache__"))
+    if representative_set is not None:
+        (tmp_path / "configs/calibration").mkdir(parents=True)
+        (tmp_path / "configs/calibration/representative.yaml").write_text(representative_set)
+    code = (
+        "import json, sim; from sim.calibration import PRIORS; from sim.posterior import value_of"
+        f"; assert sim.__file__.startswith({str(tmp_path)!r}), sim.__file__"
+        "; c = sim.ScenarioConfig(); print(json.dumps({p.key: value_of(c, p.key) for p in PRIORS}))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+
+
+def halved(tree: dict) -> dict:
+    return {
+        k: halved(v) if isinstance(v, dict) else v / 2 if isinstance(v, float) else v
+        for k, v in tree.items()
+    }
+
+
+def test_the_defaults_follow_the_representative_set_written_nowhere_else(tmp_path) -> None:
+    """Recalibrating rewrites configs/calibration/representative.yaml alone: every calibrated
+    default follows it, so no calibrated value is written in the code."""
+    moved = halved(yaml.safe_load((CALIBRATION / "representative.yaml").read_text()))
+    run = run_copy(tmp_path, yaml.safe_dump(moved))
+    assert run.returncode == 0, run.stderr
+    defaults = json.loads(run.stdout)
+    assert defaults == {key: value / 2 for key, value in representative().items()}
+
+
+def test_without_the_representative_set_the_package_stops_with_one_line(tmp_path) -> None:
+    run = run_copy(tmp_path, None)
+    assert run.returncode != 0
+    error = run.stderr.strip().splitlines()[-1]
+    assert error.startswith("sim.config.ConfigError: ") and "representative.yaml" in error, error
+    assert "No such file" in error and "experiments/calibrate.py" in error, error
 
 
 @pytest.mark.slow

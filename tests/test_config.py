@@ -23,6 +23,8 @@ from sim.config import (
     ProvinceSpec,
     ScheduleConfig,
     TopicSpec,
+    calibrated,
+    representative,
     tpn_events,
 )
 
@@ -123,6 +125,32 @@ def test_default_config_is_valid_and_describes_rwanda(default_config):
 def test_config_error_is_a_value_error():
     assert issubclass(ConfigError, ValueError)
     assert sim.ConfigError is ConfigError
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        pytest.param(None, "No such file", id="missing"),
+        pytest.param("learning: [0.1,\n  oops: 2\n", "while parsing", id="not-yaml"),
+        pytest.param("learning: 0.1\n", "has no attribute 'items'", id="not-a-mapping"),
+        pytest.param(
+            "learning:\n  coaching_rate: fast\n", "coaching_rate='fast'", id="not-a-number"
+        ),
+    ],
+)
+def test_an_unreadable_representative_set_is_a_one_line_error(tmp_path, text, fragment):
+    path = tmp_path / "representative.yaml"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        representative(path)
+    assert_one_line_naming(error, str(path), fragment)
+
+
+def test_a_calibrated_key_missing_from_the_representative_set_is_named():
+    with pytest.raises(ConfigError) as error:
+        calibrated("learning.spillover")
+    assert_one_line_naming(error, "has no learning.spillover", "learning.coaching_rate")
 
 
 # --- each class of bad input named in the issue -----------------------------------------------

@@ -1,103 +1,83 @@
-"""docs/ODD.md documents every parameter (a table row with its dotted key and its default) and
-defines every declared outcome measure."""
+"""docs/ODD.md's parameter tables are the ones the declarations in sim/config.py generate
+(`python -m sim.odd`), and list every field of every configuration section with its default;
+it defines every declared outcome measure."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import MISSING, fields
+import difflib
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
-from sim import config as config_module
+from sim import odd
+from sim.config import ScenarioConfig, Validated
 from sim.metrics import OUTCOMES, TOPIC_OUTCOMES
 
 ODD = Path(__file__).resolve().parents[1] / "docs" / "ODD.md"
 
 
-def documented_keys() -> dict[str, object]:
-    """Dotted key -> default for every `param(...)` field (metadata has "range").
-
-    The prefix is the class's `section` ClassVar; ScenarioConfig's own fields have none.
-    Institution types and their topics are keyed by name (`nested`), so they are skipped here
-    and documented per type.
-    """
-    keys: dict[str, object] = {}
-    for obj in vars(config_module).values():
-        if not (isinstance(obj, type) and issubclass(obj, config_module.Validated)):
-            continue
-        if obj is config_module.Validated or obj.nested:
-            continue
-        for f in fields(obj):
-            if "range" not in f.metadata:
-                continue
-            assert f.default is not MISSING
-            keys[f"{obj.section}.{f.name}" if obj.section else f.name] = f.default
-    return keys
-
-
-def table_rows(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.lstrip().startswith("|")]
-
-
-def mentions(row: str, token: str) -> bool:
-    """`token` appears in the row as a whole word (not inside a longer key or number)."""
-    return re.search(rf"(?<![\w.]){re.escape(token)}(?![\w]|\.\d)", row) is not None
-
-
-def missing_from(text: str) -> list[str]:
-    rows = table_rows(text)
-    missing = []
-    for key, default in documented_keys().items():
-        values = {repr(default), str(default)}
-        if not any(mentions(row, key) and any(mentions(row, v) for v in values) for row in rows):
-            missing.append(f"{key} (default {default!r})")
-    return missing
-
-
-def test_the_key_list_covers_every_section():
-    keys = documented_keys()
-    assert keys["learning.spillover"] == 0.1
-    assert keys["seed"] == 20210801 and keys["replications"] == 100
-    assert keys["kickoff.max_mentees"] == 4
-    sections = {k.split(".")[0] for k in keys if "." in k}
-    assert sections == {"population", "kickoff", "network", "learning", "schedule", "costs"}
-    assert not any(k.startswith("population.topics") for k in keys)
-    assert len(keys) == sum(
-        1
-        for cls in (
-            config_module.PopulationConfig,
-            config_module.KickoffConfig,
-            config_module.NetworkConfig,
-            config_module.LearningConfig,
-            config_module.ScheduleConfig,
-            config_module.CostConfig,
-            config_module.ScenarioConfig,
-        )
-        for f in fields(cls)
-        if "range" in f.metadata
+def test_the_odd_tables_are_the_ones_the_declarations_generate():
+    text = ODD.read_text(encoding="utf-8")
+    expected = odd.rewritten(text)
+    diff = difflib.unified_diff(
+        text.splitlines(),
+        expected.splitlines(),
+        "docs/ODD.md",
+        "python -m sim.odd",
+        n=0,
+        lineterm="",
+    )
+    assert expected == text, (
+        "docs/ODD.md's parameter tables differ from sim/config.py's declarations: run "
+        "`python -m sim.odd` to rewrite them\n" + "\n".join(list(diff)[:12])
     )
 
 
-def test_row_matching_is_strict():
-    rows = "| `learning.peer_contact_rate` | 0.05 | gap share/month |\n| x | y |"
-    assert mentions(rows, "learning.peer_contact_rate") and mentions(rows, "0.05")
-    assert not mentions("| learning.peer_contact_rate_x | 0.055 |", "learning.peer_contact_rate")
-    assert not mentions("| learning.peer_contact_rate | 0.055 |", "0.05")
-    assert not mentions("| costs.exchange_visit | 400.05 |", "400.0")
-    assert missing_from("| `seed` | 20210801 | any |") == [
-        f"{k} (default {v!r})" for k, v in documented_keys().items() if k != "seed"
+def test_a_hand_edited_table_is_written_back():
+    text = ODD.read_text(encoding="utf-8")
+    row = "| `learning.spillover` | 0.1 |"
+    assert row in text
+    assert odd.rewritten(text.replace(row, "| `learning.spillover` | 0.2 |")) == text
+
+
+def sections(config: ScenarioConfig) -> list[Validated]:
+    return [config, *(v for v in vars(config).values() if isinstance(v, Validated))]
+
+
+def test_every_field_of_every_section_has_a_row_and_every_parameter_its_default():
+    text = ODD.read_text(encoding="utf-8")
+    config = ScenarioConfig()
+    owners = [(s, s.section) for s in sections(config)] + [
+        (spec(), prefix) for spec, prefix in odd.PREFIXES.items()
     ]
+    assert {type(owner) for owner, _ in owners} == set(odd.sections())
+    for owner, prefix in owners:
+        for f in fields(owner):
+            if isinstance(getattr(owner, f.name), Validated):
+                continue  # a section: its own table
+            key = f"{prefix}.{f.name}" if prefix else f.name
+            assert f"| `{key}` |" in text, f"{key} has no row in docs/ODD.md"
+            if "range" in f.metadata:
+                assert f"| `{key}` | {getattr(owner, f.name)} |" in text, key
 
 
-def test_every_parameter_is_documented_in_odd_with_its_default():
-    if not ODD.exists():
-        pytest.fail(f"{ODD.relative_to(ODD.parents[1])} does not exist yet")
-    missing = missing_from(ODD.read_text(encoding="utf-8"))
-    assert not missing, (
-        f"{len(missing)} parameter(s) lack a docs/ODD.md table row with key and default: "
-        + ", ".join(missing)
-    )
+def test_a_section_without_a_table_is_an_error():
+    text = ODD.read_text(encoding="utf-8")
+    untabled = text.replace("writes this table: KickoffConfig", "writes this table: calibrated")
+    with pytest.raises(ValueError, match=r"no parameter table of \['KickoffConfig'\]"):
+        odd.rewritten(untabled)
+
+
+def test_an_undocumented_field_is_an_error():
+    @dataclass
+    class Extra(Validated):
+        section: ClassVar[str] = "extra"
+        mode: str = "fast"
+
+    with pytest.raises(ValueError, match=r"extra\.mode is undocumented"):
+        odd.fields_table([Extra])
 
 
 def test_every_declared_outcome_is_defined_in_odd():
