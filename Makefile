@@ -31,8 +31,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)  ## timings against Mesa's virus_on_network, of users' files, calibration, validation
+bench: $(STAMP)  ## the figures of benchmarks/BASELINE.md: Mesa's virus_on_network, scale, files, calibration
 	$(BIN)/python benchmarks/bench_model.py
+	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_inputs.py
 	$(BIN)/python benchmarks/bench_calibration.py
 

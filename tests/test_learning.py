@@ -16,6 +16,7 @@ from sim.learning import (
     TieBatch,
     context_fit,
     effort,
+    engagement,
     headroom,
     learn,
     tie_gains,
@@ -24,6 +25,16 @@ from sim.learning import (
 
 ALL = sorted(DESIGNS)
 CFG = LearningConfig()
+
+
+def effort_of(traits: dict[str, np.ndarray], cfg: LearningConfig) -> np.ndarray:
+    """Effort from a member's traits, as the model computes it (engagement cached per leader)."""
+    return effort(
+        traits["motivation"],
+        traits["time"],
+        engagement(traits["leadership"], traits["interest"], cfg),
+        cfg,
+    )
 
 
 def unit(rng: np.random.Generator, *shape: int) -> np.ndarray:
@@ -66,7 +77,7 @@ def points(capacity, teacher_level, room, effort_nk, ties) -> np.ndarray:
 
 
 def gains_for(capacity, ties, traits, cfg=CFG, teacher_level=None):
-    e = effort(traits["motivation"], traits["leadership"], traits["interest"], traits["time"], cfg)
+    e = effort_of(traits, cfg)
     level = capacity if teacher_level is None else teacher_level
     return points(capacity, level, headroom(capacity, cfg.ceiling_exponent), e, ties)
 
@@ -79,22 +90,20 @@ def test_effort_is_in_unit_interval_and_non_decreasing_in_leadership(seed):
     _, _, t = random_state(seed)
     rng = np.random.default_rng(1000 + seed)
     cfg = replace(CFG, leadership_weight=float(rng.uniform(0, 5)))
-    base = effort(t["motivation"], t["leadership"], t["interest"], t["time"], cfg)
+    base = effort_of(t, cfg)
     assert ((base >= 0) & (base <= 1)).all()
     more = np.minimum(t["leadership"] + rng.uniform(0, 0.5, t["leadership"].shape), 1)
-    raised = effort(t["motivation"], more, t["interest"], t["time"], cfg)
+    raised = effort_of(t | {"leadership": more}, cfg)
     assert (raised >= base).all()
 
 
 def test_effort_is_non_decreasing_in_every_ingredient():
     _, _, t = random_state(0)
-    base = effort(t["motivation"], t["leadership"], t["interest"], t["time"], CFG)
+    base = effort_of(t, CFG)
     for name in ("motivation", "leadership", "interest", "time"):
         up = dict(t)
         up[name] = np.sqrt(t[name])  # larger, still in [0, 1]
-        assert (
-            effort(up["motivation"], up["leadership"], up["interest"], up["time"], CFG) >= base
-        ).all()
+        assert (effort_of(up, CFG) >= base).all()
 
 
 def test_effort_stalls_when_one_ingredient_is_missing():
@@ -102,14 +111,14 @@ def test_effort_stalls_when_one_ingredient_is_missing():
     for name in ("motivation", "leadership", "time"):
         zero = dict(t)
         zero[name] = np.zeros_like(t[name])
-        e = effort(zero["motivation"], zero["leadership"], zero["interest"], zero["time"], CFG)
+        e = effort_of(zero, CFG)
         assert (e == 0).all(), name
 
 
 def test_effort_ignores_ingredients_with_zero_weight():
     _, _, t = random_state(0)
     cfg = replace(CFG, motivation_weight=0.0, leadership_weight=0.0, time_weight=0.0)
-    e = effort(t["motivation"], t["leadership"], t["interest"], t["time"], cfg)
+    e = effort_of(t, cfg)
     np.testing.assert_array_equal(e, 1.0)
 
 
@@ -225,7 +234,7 @@ def test_context_fit_is_one_for_equals_and_falls_with_resource_difference():
 def test_learn_without_ties_changes_nothing():
     capacity, _, t = random_state(0)
     empty = TieBatch.build(*(np.zeros(0, dtype=np.int64),) * 3, np.zeros(0), np.zeros(0), [], 4)
-    e = effort(t["motivation"], t["leadership"], t["interest"], t["time"], CFG)
+    e = effort_of(t, CFG)
     out = learn(
         capacity, capacity, empty, e, np.full(capacity.shape, 0.5), np.ones_like(capacity), CFG
     )
