@@ -165,7 +165,8 @@ class CandidatePool:
             edges = np.arange(width + 1) / width
             near = np.maximum(edges[:-1] - resource, resource - edges[1:]) - 1e-12  # shaded
             near = np.maximum(near, 0.0)  # down, so that rounding never overstates a distance
-            bound = self.pref * (1 - near) + (1 - self.pref) * top / 100
+            level = (1 - self.pref) * np.maximum(top, 0) / 100
+            bound = np.where(top >= 0, self.pref * (1 - near) + level, -np.inf)  # empty: -inf
             bound[home] = -np.inf
             better = np.flatnonzero(bound >= found[1])
             for band in better[np.argsort(-bound[better], kind="stable")].tolist():
