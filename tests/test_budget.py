@@ -24,11 +24,7 @@ PROGRAMMES = ["tpn", "pairwise", "hub", "random", "external_expert"]
 FIXED_EVENTS = ["codesign", "kickoff", "coaching", "network_workshop", "provincial_workshop"]
 
 
-@pytest.fixture(autouse=True)
-def quiet_unmatched_warnings():
-    logging.getLogger("sim.run").setLevel(logging.ERROR)
-    yield
-    logging.getLogger("sim.run").setLevel(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_run")
 
 
 def with_budget(make_config, design, budget, **kwargs):
@@ -354,8 +350,6 @@ def test_group_coaching_logs_and_costs_only_the_group(make_config, mode):
 def test_a_budget_the_schedule_cannot_spend_is_reported(make_config, caplog):
     """No exchange visits scheduled: the money beyond the fixed part cannot be spent, and the
     user is told, since the design is then compared at a lower spend than asked."""
-    import logging
-
     config = make_config(design="tpn", replications=2)
     config = replace(
         config,
