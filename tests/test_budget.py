@@ -297,6 +297,7 @@ def test_budget_between_the_designs_fixed_costs_splits_them(make_config):
         TwinningModel(with_budget(make_config, "tpn", 40_000))
 
 
+@pytest.mark.slow
 def test_command_line_rejects_a_budget_below_the_fixed_cost(tmp_path, tpn_sim):
     """tpn-sim must stop before running, with one line naming the budget, and write nothing."""
     done = tpn_sim("costs.budget=1000", cwd=tmp_path)
@@ -309,6 +310,7 @@ def test_command_line_rejects_a_budget_below_the_fixed_cost(tmp_path, tpn_sim):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.slow
 def test_command_line_checks_the_budget_of_every_job_of_a_sweep(tmp_path, tpn_sim):
     """A sweep must be rejected if any job's design cannot be paid, not only the first."""
     done = tpn_sim("-m", "network=external_expert,tpn", "costs.budget=40000", cwd=tmp_path)
