@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench lock clean
+.PHONY: run test test-fast lint format bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "make: no Python >= 3.12 found (on PATH or in ~/.pyenv): install one, or run make PYTHON=/path/to/python3.12"; exit 1; }
@@ -22,6 +22,9 @@ run: $(STAMP)  ## the default Rwanda TPN scenario, summary table on stdout
 
 test: $(STAMP)  ## the whole test suite, slow end-to-end tests included
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## the edit-test loop: every module, without the slow end-to-end tests and SLURM
+	$(BIN)/python -m pytest -m "not slow and not slurm"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -99,16 +100,31 @@ def lone_hospital() -> Callable[..., ScenarioConfig]:
     return lone_hospital_config
 
 
+@contextmanager
+def quiet_run_log() -> Iterator[None]:
+    """Inside the block the `sim.run` logger passes errors only, not warnings (unmatched goals)."""
+    logger = logging.getLogger("sim.run")
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(logging.NOTSET)
+
+
+@pytest.fixture
+def quiet_run() -> Iterator[None]:
+    """`quiet_run_log` around a test: `pytestmark = pytest.mark.usefixtures("quiet_run")`."""
+    with quiet_run_log():
+        yield
+
+
 @pytest.fixture(scope="session")
 def small_runs() -> dict[str, sim.Results]:
     """Five replications of the default scenario under every design (computed once)."""
-    logging.getLogger("sim.run").setLevel(logging.ERROR)
-    try:
+    with quiet_run_log():
         return {
             d: sim.run_scenario(configure(design=d, replications=5, seed=11)) for d in _ALL_DESIGNS
         }
-    finally:
-        logging.getLogger("sim.run").setLevel(logging.NOTSET)
 
 
 # --- command-line helpers (subprocesses of the installed console scripts) ----------------------

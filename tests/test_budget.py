@@ -24,11 +24,7 @@ PROGRAMMES = ["tpn", "pairwise", "hub", "random", "external_expert"]
 FIXED_EVENTS = ["codesign", "kickoff", "coaching", "network_workshop", "provincial_workshop"]
 
 
-@pytest.fixture(autouse=True)
-def quiet_unmatched_warnings():
-    logging.getLogger("sim.run").setLevel(logging.ERROR)
-    yield
-    logging.getLogger("sim.run").setLevel(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_run")
 
 
 def with_budget(make_config, design, budget, **kwargs):
@@ -301,6 +297,7 @@ def test_budget_between_the_designs_fixed_costs_splits_them(make_config):
         TwinningModel(with_budget(make_config, "tpn", 40_000))
 
 
+@pytest.mark.slow
 def test_command_line_rejects_a_budget_below_the_fixed_cost(tmp_path, tpn_sim):
     """tpn-sim must stop before running, with one line naming the budget, and write nothing."""
     done = tpn_sim("costs.budget=1000", cwd=tmp_path)
@@ -313,6 +310,7 @@ def test_command_line_rejects_a_budget_below_the_fixed_cost(tmp_path, tpn_sim):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.slow
 def test_command_line_checks_the_budget_of_every_job_of_a_sweep(tmp_path, tpn_sim):
     """A sweep must be rejected if any job's design cannot be paid, not only the first."""
     done = tpn_sim("-m", "network=external_expert,tpn", "costs.budget=40000", cwd=tmp_path)
@@ -354,8 +352,6 @@ def test_group_coaching_logs_and_costs_only_the_group(make_config, mode):
 def test_a_budget_the_schedule_cannot_spend_is_reported(make_config, caplog):
     """No exchange visits scheduled: the money beyond the fixed part cannot be spent, and the
     user is told, since the design is then compared at a lower spend than asked."""
-    import logging
-
     config = make_config(design="tpn", replications=2)
     config = replace(
         config,

@@ -76,6 +76,7 @@ def test_topic_keys_change_one_topic_only() -> None:
     assert before["district"].topics["cbhi_coverage"].baseline_sd != 9.5
 
 
+@pytest.mark.slow
 def test_log_uniform_priors_draw_inside_their_range_evenly_on_the_log_scale() -> None:
     np.random.seed(3)
     draws = pd.DataFrame([abc.prior().rvs() for _ in range(2000)])
@@ -308,6 +309,7 @@ def test_the_default_scenario_reproduces_both_published_contrasts() -> None:
     assert sim.ScenarioConfig().calibration.sample == "posterior"  # the default draws from it
 
 
+@pytest.mark.slow
 def test_the_posterior_reproduces_its_recorded_predictive_check() -> None:
     """300 fresh replications drawing from the posterior give the article's contrasts as the
     predictive check in posterior.json recorded them (1,000 programmes): the means agree within

@@ -135,6 +135,7 @@ def test_rerun_finds_the_results_and_skips(single_run, tpn_sim) -> None:
     assert "accreditation_estimate" in again.stdout  # the summary is still printed
 
 
+@pytest.mark.slow
 def test_recorded_command_reproduces_the_job(single_run, tpn_sim) -> None:
     """The manifest's command, run again, is the same job: same folder, so it is skipped."""
     cwd, folder, _ = single_run
@@ -153,6 +154,7 @@ def test_recorded_command_is_what_was_typed(single_run) -> None:
     )
 
 
+@pytest.mark.slow
 def test_changed_config_in_the_same_folder_is_recomputed(tmp_path, tpn_sim) -> None:
     """The folder name is only a place: a different config there is not taken for finished."""
     run_dir = "hydra.run.dir=results/runs/here"
@@ -172,6 +174,7 @@ def test_changed_config_in_the_same_folder_is_recomputed(tmp_path, tpn_sim) -> N
 # --- help and the resolved config --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_help_lists_groups_and_options(tmp_path, tpn_sim) -> None:
     done = tpn_sim("--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -188,6 +191,7 @@ def test_help_lists_groups_and_options(tmp_path, tpn_sim) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_cfg_job_prints_the_resolved_config_and_runs_nothing(tmp_path, tpn_sim) -> None:
     done = tpn_sim("--cfg", "job", cwd=tmp_path, module=True)  # python -m sim
     assert done.returncode == 0, done.stderr
@@ -197,6 +201,7 @@ def test_cfg_job_prints_the_resolved_config_and_runs_nothing(tmp_path, tpn_sim) 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_cfg_job_shows_overrides(tmp_path, tpn_sim) -> None:
     done = tpn_sim("--cfg", "job", "network=pairwise", "replications=3", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -244,6 +249,7 @@ BAD_INPUT = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "fragments"), BAD_INPUT)
 def test_bad_input_is_one_line_and_writes_nothing(
     tmp_path, tpn_sim, args: list[str], fragments: list[str]
@@ -261,6 +267,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
     assert list(tmp_path.iterdir()) == [], "an output folder was created"
 
 
+@pytest.mark.slow
 def test_bad_input_via_python_m_sim(tmp_path, tpn_sim) -> None:
     done = tpn_sim("network=ring", cwd=tmp_path, module=True)
     assert done.returncode == 2
@@ -269,12 +276,14 @@ def test_bad_input_via_python_m_sim(tmp_path, tpn_sim) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_unknown_key_error_names_the_value(tmp_path, tpn_sim) -> None:
     done = tpn_sim("learning.foo=1", cwd=tmp_path)
     assert done.returncode == 2
     assert "learning.foo=1" in done.stderr
 
 
+@pytest.mark.slow
 def test_glob_sweep_of_a_group_runs(tmp_path, tpn_sim) -> None:
     """Its folder is named by the sweep's overrides, made safe ('(' and '*' replaced, a hash
     added)."""

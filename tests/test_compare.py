@@ -122,6 +122,7 @@ def test_names_say_what_changed_unless_given(base, make_config):
 # --- the command line ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_command_prints_the_comparison_and_writes_the_table(tmp_path):
     out = tmp_path / "new" / "cmp.csv"
     command = ["--set", "replications=3", "", "network=pairwise", "--out", str(out)]

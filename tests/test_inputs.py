@@ -456,6 +456,7 @@ def bad_files(folder: Path) -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("case", "fragments"),
     [
@@ -478,6 +479,7 @@ def test_the_command_line_refuses_bad_files(tmp_path, tpn_sim, case, fragments) 
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.slow
 def test_an_edited_input_file_is_a_new_run(tmp_path, tpn_sim) -> None:
     """The store keys a run by its files' content too: editing a file never reuses results."""
     path = tmp_path / "institutions.csv"
@@ -516,6 +518,7 @@ def test_lines_are_counted_as_in_the_file_blank_lines_included(tmp_path) -> None
         TwinningModel(from_files(institutions=path), 0)
 
 
+@pytest.mark.slow
 def test_a_count_for_one_province_is_a_new_entry_and_the_error_says_how(tmp_path, tpn_sim) -> None:
     done = tpn_sim("population.provinces.0.counts.hospital=6", "replications=1", cwd=tmp_path)
     assert done.returncode == 2

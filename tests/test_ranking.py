@@ -238,6 +238,7 @@ def test_ranking_overview_uses_only_the_measures_present():
 # --- the report of a real sweep -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_report_of_a_design_sweep_ranks_the_designs(tmp_path, tpn_sim):
     """tpn-sim-report must add the ranking table and figure when a sweep varies the design."""
     done = tpn_sim(

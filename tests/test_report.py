@@ -67,7 +67,7 @@ def grid(
     return folder, cwd / "grid-report", done, cwd
 
 
-@pytest.mark.parametrize("which", ["designs", "grid"])
+@pytest.mark.parametrize("which", ["designs", pytest.param("grid", marks=pytest.mark.slow)])
 def test_report_writes_markdown_and_figures(request, which: str) -> None:
     _, out, done, cwd = request.getfixturevalue(which)
     assert done.returncode == 0, done.stderr
@@ -85,6 +85,7 @@ def test_report_writes_markdown_and_figures(request, which: str) -> None:
     assert set(re.findall(r"!\[(\w+)\]", text)) >= set(FIGURES)
 
 
+@pytest.mark.slow
 def test_heatmap_only_for_a_two_parameter_grid(designs, grid) -> None:
     designs_out, grid_out = designs[1], grid[1]
     assert not (designs_out / "heatmap.png").exists()
@@ -129,6 +130,7 @@ def test_report_table_has_a_row_per_scenario_with_intervals(designs) -> None:
             assert match.group(1) == f"{expected:,.{digits}f}", (design, measure)
 
 
+@pytest.mark.slow
 def test_grid_report_rows_name_both_parameters(grid) -> None:
     out = grid[1]
     text = (out / "report.md").read_text()
@@ -142,6 +144,7 @@ def test_grid_report_rows_name_both_parameters(grid) -> None:
     assert all(cells[0] == "2" for cells in rows.values())
 
 
+@pytest.mark.slow
 def test_report_of_a_single_run_folder(designs, tpn_sim_report, tmp_path) -> None:
     run = designs[0] / "network=tpn,replications=3"
     done = tpn_sim_report(str(run), "--out", "single", cwd=tmp_path)
@@ -151,6 +154,7 @@ def test_report_of_a_single_run_folder(designs, tpn_sim_report, tmp_path) -> Non
     assert not (tmp_path / "single" / "heatmap.png").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layout", ["empty", "missing", "incomplete"])
 def test_report_without_runs_is_a_one_line_error(tmp_path, tpn_sim_report, layout: str) -> None:
     folder = tmp_path / "results"
@@ -172,6 +176,7 @@ def test_report_without_runs_is_a_one_line_error(tmp_path, tpn_sim_report, layou
 # --- selecting runs, and ranking designs ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_only_reports_the_selected_runs(designs, tpn_sim_report) -> None:
     """--only keeps the runs made with that override; a bad or unmatched one is one line."""
     _, _, _, cwd = designs
@@ -185,6 +190,7 @@ def test_only_reports_the_selected_runs(designs, tpn_sim_report) -> None:
         assert done.stderr.count("\n") == 1 and says in done.stderr, done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "swept", [["network.design=tpn,external_expert"], ["network=tpn,random", "seed=1,2"]]
 )
@@ -218,6 +224,7 @@ def test_many_scenarios_leave_out_per_scenario_curves_and_their_stale_files(
     assert (out / "cost_vs_gain.png").read_bytes().startswith(PNG_MAGIC)
 
 
+@pytest.mark.slow
 def test_report_of_an_incomplete_sweep_says_which_jobs_are_missing(
     tmp_path, tpn_sim, tpn_sim_report
 ) -> None:

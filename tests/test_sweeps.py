@@ -46,7 +46,9 @@ def serial_sweep(tmp_path_factory, tpn_sim) -> tuple[Path, subprocess.CompletedP
     return cwd / "results" / "sweeps" / SWEEP_FOLDER, done
 
 
-@pytest.mark.parametrize("which", ["parallel_sweep", "serial_sweep"])
+@pytest.mark.parametrize(
+    "which", [pytest.param("parallel_sweep", marks=pytest.mark.slow), "serial_sweep"]
+)
 def test_sweep_writes_one_complete_folder_per_job(request, which: str, result_files) -> None:
     root, done = request.getfixturevalue(which)
     assert job_folders(root) == JOBS
@@ -66,6 +68,7 @@ def test_sweep_writes_one_complete_folder_per_job(request, which: str, result_fi
     assert not (root.parent.parent / "runs").exists()  # a sweep writes no single-run folder
 
 
+@pytest.mark.slow
 def test_parallel_sweep_ran_on_joblib(parallel_sweep) -> None:
     root, done = parallel_sweep
     assert "Joblib.Parallel(n_jobs=2" in done.stdout
@@ -73,6 +76,7 @@ def test_parallel_sweep_ran_on_joblib(parallel_sweep) -> None:
         assert "hydra/launcher=joblib" in read_manifest(root / job)["command"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("table", ["summary", "panel", "events", "ties"])
 def test_serial_and_parallel_sweeps_are_identical(parallel_sweep, serial_sweep, table) -> None:
     (parallel, _), (serial, _) = parallel_sweep, serial_sweep
@@ -104,6 +108,7 @@ def test_sweep_folder_name_is_the_sweeps_own_overrides() -> None:
     assert sweep_dirname(long) != sweep_dirname(long[:-1])
 
 
+@pytest.mark.slow
 def test_each_sweep_gets_its_own_folder_and_resumes_there(tmp_path, tpn_sim) -> None:
     """Two unrelated sweeps in one place never mix; the same sweep again (overrides in another
     order) finds its finished jobs and skips them."""
@@ -131,6 +136,7 @@ def test_each_sweep_gets_its_own_folder_and_resumes_there(tmp_path, tpn_sim) -> 
     assert job_folders(sweeps) == sorted(folders)
 
 
+@pytest.mark.slow
 def test_named_experiment_writes_its_own_sweep_folder(tmp_path, tpn_sim) -> None:
     """The designs study: every design, and the experts' variants, at each of three equal
     budgets, each spent in full."""

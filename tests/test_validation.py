@@ -111,6 +111,7 @@ def validate_script():
     return module
 
 
+@pytest.mark.slow
 def test_the_command_passes_a_recoverable_programme_and_fails_a_shifted_one(tmp_path, capsys):
     observed = synthetic_observations(1000)
     (tmp_path / "good").mkdir()
