@@ -11,7 +11,7 @@ import logging
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -116,6 +116,12 @@ def quiet_run() -> Iterator[None]:
     """`quiet_run_log` around a test: `pytestmark = pytest.mark.usefixtures("quiet_run")`."""
     with quiet_run_log():
         yield
+
+
+@pytest.fixture(scope="session")
+def quiet_log() -> Callable[[], AbstractContextManager[None]]:
+    """`quiet_run_log` for fixtures and helpers of any scope: `with quiet_log(): ...`."""
+    return quiet_run_log
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import fields, replace
 
 import numpy as np
@@ -457,24 +456,20 @@ def test_expert_ties_stop_after_the_programme(make_config):
 
 
 def leadership_runs(make_config, levels, **learning):
-    logging.getLogger("sim.run").setLevel(logging.ERROR)
-    try:
-        out = {}
-        for level in levels:
-            config = make_config(
-                replications=100,
-                seed=77,
-                population={"leadership_mean": level},
-                learning=learning or {},
-            )
-            out[level] = sim.run_scenario(config).describe().loc["tpn"]
-        return out
-    finally:
-        logging.getLogger("sim.run").setLevel(logging.NOTSET)
+    out = {}
+    for level in levels:
+        config = make_config(
+            replications=100,
+            seed=77,
+            population={"leadership_mean": level},
+            learning=learning or {},
+        )
+        out[level] = sim.run_scenario(config).describe().loc["tpn"]
+    return out
 
 
 @pytest.mark.slow
-def test_more_leadership_raises_mean_gain(make_config):
+def test_more_leadership_raises_mean_gain(make_config, quiet_run):
     """Tolerance: the two 95% confidence intervals of the mean (100 replications each) must not
     overlap. That is stricter than a 5% test of the difference, so a pass is not luck; the levels
     (0.45 vs 0.75) are a moderate raise, far inside the valid range, so the claim is not carried
@@ -489,7 +484,9 @@ def test_more_leadership_raises_mean_gain(make_config):
 
 
 @pytest.mark.slow
-def test_more_leadership_raises_the_learning_effect_without_the_trend_channel(make_config):
+def test_more_leadership_raises_the_learning_effect_without_the_trend_channel(
+    make_config, quiet_run
+):
     """Leadership also speeds a member's own trend (interest_trend); switch that off so only the
     learning rule can carry the difference. Same tolerance: non-overlapping 95% CIs."""
     described = leadership_runs(make_config, (0.45, 0.75), interest_trend=0.0)

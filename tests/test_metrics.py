@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import replace
 
@@ -27,12 +26,7 @@ from sim.metrics import (
 )
 from sim.outcomes import axis_title
 
-
-@pytest.fixture(autouse=True)
-def quiet_unmatched_warnings():
-    logging.getLogger("sim.run").setLevel(logging.ERROR)
-    yield
-    logging.getLogger("sim.run").setLevel(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_run")
 
 
 # --- selection_estimate -----------------------------------------------------------------------

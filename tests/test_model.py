@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 import weakref
 
 import numpy as np
@@ -23,11 +22,7 @@ ALL = sorted(DESIGNS)
 TABLES = ("panel", "ties", "events", "summary", "model_vars")
 
 
-@pytest.fixture(autouse=True)
-def quiet_unmatched_warnings():
-    logging.getLogger("sim.run").setLevel(logging.ERROR)
-    yield
-    logging.getLogger("sim.run").setLevel(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("quiet_run")
 
 
 def assert_same_results(a: sim.Results, b: sim.Results) -> None:

@@ -6,7 +6,6 @@ Every claim is checked on the 95% confidence interval of the mean over replicati
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,19 +35,14 @@ def scenario(design: str, replications: int) -> sim.Results:
     config = sim.ScenarioConfig(replications=replications, seed=SEED)
     path = str(EXAMPLE_PAIRS) if DESIGNS[design].sets_goals else ""
     config = replace(config, network=replace(config.network, design=design, path=path))
-    logger = logging.getLogger("sim.run")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        return sim.run_scenario(config)
-    finally:
-        logger.setLevel(level)
+    return sim.run_scenario(config)
 
 
 @pytest.fixture(scope="module")
-def runs() -> dict[str, sim.Results]:
+def runs(quiet_log) -> dict[str, sim.Results]:
     """`tpn` and `none`, 200 replications each, same root seed (so the same institutions)."""
-    return {design: scenario(design, REPS) for design in ("tpn", "none")}
+    with quiet_log():
+        return {design: scenario(design, REPS) for design in ("tpn", "none")}
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +108,7 @@ def test_no_programme_has_exactly_zero_true_effect_and_cost(runs):
 
 
 @pytest.mark.parametrize("design", sorted(set(DESIGNS) - {"none"}))
-def test_every_programme_design_has_a_positive_effect(design):
+def test_every_programme_design_has_a_positive_effect(design, quiet_run):
     d = scenario(design, 50).describe().loc[design]
     assert d.loc["mean_effect", "ci_low"] > 0
     assert d.loc["total_cost", "ci_low"] > 0

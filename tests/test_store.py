@@ -7,7 +7,6 @@ and a manifest whose `overrides` are the job's command-line overrides.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -67,18 +66,15 @@ def scenario(design: str = "tpn", rate: float = 0.05, replications: int = 2) -> 
 
 
 @pytest.fixture(scope="module")
-def computed() -> dict[str, tuple[ScenarioConfig, sim.Results]]:
+def computed(quiet_log) -> dict[str, tuple[ScenarioConfig, sim.Results]]:
     """Tiny results (2 replications) of three scenarios, computed once."""
-    logging.getLogger("sim.run").setLevel(logging.ERROR)
-    try:
-        configs = {
-            "tpn": scenario("tpn", 0.05),
-            "none": scenario("none", 0.1),
-            "three": scenario("tpn", 0.05, replications=3),
-        }
+    configs = {
+        "tpn": scenario("tpn", 0.05),
+        "none": scenario("none", 0.1),
+        "three": scenario("tpn", 0.05, replications=3),
+    }
+    with quiet_log():
         return {name: (c, sim.run_scenario(c)) for name, c in configs.items()}
-    finally:
-        logging.getLogger("sim.run").setLevel(logging.NOTSET)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 
 import numpy as np
@@ -235,12 +234,8 @@ def test_describe_separates_designs_after_concatenation(small_runs):
     assert d.loc[("none", "mean_effect"), "mean"] == 0
 
 
-def test_describe_with_one_replication_has_no_interval(make_config):
-    logging.getLogger("sim.run").setLevel(logging.ERROR)
-    try:
-        d = sim.run_scenario(make_config(replications=1)).describe()
-    finally:
-        logging.getLogger("sim.run").setLevel(logging.NOTSET)
+def test_describe_with_one_replication_has_no_interval(make_config, quiet_run):
+    d = sim.run_scenario(make_config(replications=1)).describe()
     row = d.loc[("tpn", "mean_gain")]
     assert row["n"] == 1 and np.isfinite(row["mean"])
     assert math.isnan(row["ci_low"]) and math.isnan(row["ci_high"])
