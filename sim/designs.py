@@ -7,6 +7,7 @@ model. Mentor indices at or above the population size are outside experts.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -157,47 +158,44 @@ class CandidatePool:
     def take(self, learner: int, topic: int) -> int:
         """The best eligible high performer with room for this goal (-1 if none); it loses a
         place, and leaves the pool once it has none."""
-        resource, top = self.resource[learner], self.tops[topic]
-        width = len(top)
-        home = min(int(resource * width), width - 1)
-        found = self.scan(learner, topic, home, 0.0, (-1, -np.inf))
-        if width > 1:  # then the bands that could hold a better member, best bound first
-            edges = np.arange(width + 1) / width
-            near = np.maximum(edges[:-1] - resource, resource - edges[1:]) - 1e-12  # shaded
-            near = np.maximum(near, 0.0)  # down, so that rounding never overstates a distance
-            level = (1 - self.pref) * np.maximum(top, 0) / 100
-            bound = np.where(top >= 0, self.pref * (1 - near) + level, -np.inf)  # empty: -inf
-            bound[home] = -np.inf
-            better = np.flatnonzero(bound >= found[1])
-            for band in better[np.argsort(-bound[better], kind="stable")].tolist():
-                if bound[band] < found[1]:
-                    break  # no member of this band, or of any later one, could score higher
-                found = self.scan(learner, topic, band, float(near[band]), found)
-        best = found[0]
+        pref, resource, kind = self.pref, self.resource[learner], self.kind[learner]
+        threshold = float(self.observed[learner, topic]) + self.gap
+        best, best_score = -1, -np.inf
+        for band, near, bound in self.bands_to_scan(topic, resource):
+            if bound < best_score:
+                break  # no member of this band, or of any later one, could score higher
+            members, levels = self.bands[topic][band]
+            for m, level in zip(members, levels, strict=True):
+                if level < threshold or pref * (1 - near) + (1 - pref) * level / 100 < best_score:
+                    break  # weaker from here on: none is eligible, or none could score higher
+                if m == learner or not self.may_teach[self.kind[m]][kind]:
+                    continue
+                score = pref * (1 - abs(self.resource[m] - resource)) + (1 - pref) * level / 100
+                if score > best_score or (score == best_score and m < best):
+                    best, best_score = m, score
         if best >= 0:
             self.room[best] -= 1
             if not self.room[best]:
                 self.remove(best)
         return best
 
-    def scan(
-        self, learner: int, topic: int, band: int, near: float, found: tuple[int, float]
-    ) -> tuple[int, float]:
-        """The best (member, score) so far after looking at one band, `near` away, from its
-        strongest member down."""
-        pref, resource, kind = self.pref, self.resource[learner], self.kind[learner]
-        threshold = float(self.observed[learner, topic]) + self.gap
-        best, best_score = found
-        members, levels = self.bands[topic][band]
-        for m, level in zip(members, levels, strict=True):
-            if level < threshold or pref * (1 - near) + (1 - pref) * level / 100 < best_score:
-                break  # weaker from here on: none is eligible, or none could score higher
-            if m == learner or not self.may_teach[self.kind[m]][kind]:
-                continue
-            score = pref * (1 - abs(self.resource[m] - resource)) + (1 - pref) * level / 100
-            if score > best_score or (score == best_score and m < best):
-                best, best_score = m, score
-        return best, best_score
+    def bands_to_scan(self, topic: int, resource: float) -> Iterator[tuple[int, float, float]]:
+        """(band, smallest resource distance, highest possible score): the learner's own band
+        first, then the others by descending bound. Distances are shaded down by 1e-12, so that
+        rounding never overstates one."""
+        top = self.tops[topic]
+        width = len(top)
+        home = min(int(resource * width), width - 1)
+        yield home, 0.0, np.inf
+        if width == 1:
+            return
+        edges = np.arange(width + 1) / width
+        near = np.maximum(np.maximum(edges[:-1] - resource, resource - edges[1:]) - 1e-12, 0.0)
+        level = (1 - self.pref) * np.maximum(top, 0) / 100
+        bound = np.where(top >= 0, self.pref * (1 - near) + level, -np.inf)  # empty: -inf
+        bound[home] = -np.inf
+        order = np.argsort(-bound, kind="stable")
+        yield from zip(order.tolist(), near[order].tolist(), bound[order].tolist(), strict=True)
 
     def remove(self, member: int) -> None:
         """A full mentor leaves its band in every topic it is a high performer in."""
