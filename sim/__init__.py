@@ -5,7 +5,10 @@ What the README and the notebooks use is here: `sim.run_scenario`, `sim.compare`
 figures (`sim.plots`).
 """
 
-from sim import plots, results
+import importlib
+from types import ModuleType
+
+from sim import results
 from sim.compare import Comparison, compare
 from sim.config import ConfigError, ScenarioConfig
 from sim.model import TwinningModel
@@ -23,3 +26,11 @@ __all__ = [
     "results",
     "run_scenario",
 ]
+
+
+def __getattr__(name: str) -> ModuleType:
+    """`sim.plots` on first use: seaborn and matplotlib take a second and a half to import, which
+    every worker process of a sweep would pay without drawing anything."""
+    if name == "plots":
+        return importlib.import_module("sim.plots")
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
