@@ -45,7 +45,7 @@ from sim.calibration import (
 from sim.config import CalibrationConfig, Sample, ScenarioConfig
 from sim.metrics import PUBLISHED_ESTIMATES
 from sim.posterior import Posterior, topic_owners, with_values
-from sim.results import MODEL_MODULES
+from sim.results import MODEL_MODULES, sources
 from sim.run import run_scenario
 from sim.tables import markdown
 
@@ -61,7 +61,7 @@ def run_db(config: ScenarioConfig, settings: Settings, seed: int) -> Path:
     configuration it starts from (but the calibrated keys, which every candidate sets), priors,
     targets, settings and seed. Defaults may move to the posterior without a new run."""
     modules = [m for m in MODEL_MODULES if m != "config"] + ["calibration", "abc"]
-    decides = [(ROOT / "sim" / f"{m}.py").read_text() for m in modules]
+    decides = [source.read_text() for source in sources(modules)]
     start = with_values(config, {p.key: p.low for p in PRIORS})
     decides += [repr(asdict(start)), json.dumps(asdict(settings)), str(seed)]
     key = hashlib.sha256("\n".join(decides).encode()).hexdigest()[:12]

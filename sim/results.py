@@ -36,8 +36,9 @@ SWEEP_RECORD = "multirun.yaml"  # Hydra's record of a sweep, at the root of its 
 SWEEP_NAME_LIMIT = 120  # characters; file systems allow 255 bytes per folder name
 
 
-# The modules whose code decides a run's tables; presentation and analysis modules are left
-# out, so editing a figure does not make every stored run stale.
+# The modules (and packages: every module in them) whose code decides a run's tables;
+# presentation and analysis modules are left out, so editing a figure does not make every stored
+# run stale.
 MODEL_MODULES = [
     "agents",
     "budget",
@@ -56,11 +57,23 @@ MODEL_MODULES = [
 ]
 
 
+def sources(modules: Iterable[str] = MODEL_MODULES) -> list[Path]:
+    """The source files of `modules` of sim: a module's file, every module of a package."""
+    root = Path(__file__).parent
+    return [
+        source
+        for name in modules
+        for source in (
+            sorted((root / name).glob("*.py")) if (root / name).is_dir() else [root / f"{name}.py"]
+        )
+    ]
+
+
 def code_hash() -> str:
     """Fingerprint of the model's source, so changed model code never reuses old results."""
     digest = hashlib.sha256()
-    for name in MODEL_MODULES:
-        digest.update((Path(__file__).parent / f"{name}.py").read_bytes())
+    for source in sources():
+        digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
 
 
