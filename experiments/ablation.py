@@ -16,11 +16,12 @@ from pathlib import Path
 import pandas as pd
 
 from sim.compare import compare
-from sim.config import CalibrationConfig, ScenarioConfig
+from sim.config import CalibrationConfig
 from sim.outcomes import label
 from sim.posterior import kept, with_values
 from sim.ranking import paired_margin
 from sim.results import write_csv
+from sim.scenario import ScenarioConfig
 from sim.tables import markdown
 
 ROOT = Path(__file__).resolve().parent.parent

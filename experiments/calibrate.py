@@ -42,11 +42,12 @@ from sim.calibration import (
     STUDIES,
     predictive,
 )
-from sim.config import CalibrationConfig, Sample, ScenarioConfig
+from sim.config import CalibrationConfig, Sample
 from sim.metrics import PUBLISHED_ESTIMATES
 from sim.posterior import Posterior, topic_owners, with_values
 from sim.results import MODEL_MODULES, sources
 from sim.run import run_scenario
+from sim.scenario import ScenarioConfig
 from sim.tables import markdown
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,9 +10,10 @@ from types import ModuleType
 
 from sim import results
 from sim.compare import Comparison, compare
-from sim.config import ConfigError, ScenarioConfig
+from sim.config import ConfigError
 from sim.model import TwinningModel
 from sim.run import run_scenario
+from sim.scenario import ScenarioConfig
 from sim.tables import Results
 
 __all__ = [

@@ -29,9 +29,9 @@ from joblib import Parallel, delayed
 from pyabc.sampler import Sampler
 
 from sim.calibration import PRIORS, Prior, distance, simulate
-from sim.config import ScenarioConfig
 from sim.metrics import PUBLISHED_ESTIMATES
 from sim.posterior import Posterior, with_values
+from sim.scenario import ScenarioConfig
 
 log = logging.getLogger(__name__)
 

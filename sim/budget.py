@@ -13,17 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.config import (
-    ConfigError,
-    CostConfig,
-    EventKind,
-    EventSpec,
-    Mode,
-    NetworkConfig,
-    ScenarioConfig,
-)
-from sim.designs import NetworkDesign
+from sim.config import ConfigError, CostConfig, EventKind, EventSpec, Mode
+from sim.designs.base import NetworkDesign
 from sim.population import Population
+from sim.scenario import NetworkConfig, ScenarioConfig
 
 CODESIGN_WORKSHOPS = 2  # one for hospitals, one for district teams (article, Table 1)
 

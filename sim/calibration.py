@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from sim.config import Sample, ScenarioConfig
+from sim.config import Sample
 from sim.metrics import PUBLISHED_ESTIMATES, summarise
 from sim.model import TwinningModel
 from sim.posterior import with_values
 from sim.run import replication_seeds
+from sim.scenario import ScenarioConfig
 
 # How far one simulated programme's contrast may sit from the published one, in points per unit of
 # distance: about the spread of the article's estimator between replications of one parameter set

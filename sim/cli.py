@@ -29,7 +29,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from sim.config import ConfigError, Sample, ScenarioConfig
+from sim.config import ConfigError, Sample
 from sim.hydra_config import CONFIG_DIR, keep_overridden, one_line, validate
 from sim.posterior import SHIPPED
 from sim.results import (
@@ -41,6 +41,7 @@ from sim.results import (
     save,
 )
 from sim.run import run_scenario
+from sim.scenario import ScenarioConfig
 from sim.tables import describe
 
 PACKAGES = [

@@ -31,12 +31,13 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.config import ConfigError, ScenarioConfig
+from sim.config import ConfigError
 from sim.hydra_config import compose_scenario
 from sim.outcomes import label, unit
 from sim.ranking import paired_margin
 from sim.results import write_csv
 from sim.run import run_summaries
+from sim.scenario import ScenarioConfig
 from sim.tables import describe, markdown
 
 log = logging.getLogger(__name__)

@@ -1,12 +1,16 @@
-"""One typed configuration object for a scenario.
+"""The typed sections of a scenario's configuration, and how any parameter is declared.
 
 Every tunable number is a dataclass field made with :func:`param`, which records its unit, allowed
 range, source and meaning next to its default; every other field carries the same documentation
 (:func:`doc`). docs/ODD.md's parameter tables are written from these declarations
 (`python -m sim.odd`). A calibrated parameter takes its default from the calibration's
-representative set (:func:`calibrated`), the one place its value is written. The same object is
-filled by the Python API, the command line and Hydra, and it checks itself on construction so bad
-input fails before anything runs.
+representative set (:func:`calibrated`), the one place its value is written. A section checks
+itself on construction (:class:`Validated`) so bad input fails before anything runs.
+
+This module knows no network design: each design declares its own parameters with the same
+`param` and `doc` (sim.designs), and sim.scenario joins these sections and the network section
+assembled from the designs into the one ScenarioConfig that the Python API, the command line and
+Hydra fill.
 """
 
 from __future__ import annotations
@@ -623,106 +627,6 @@ class KickoffConfig(Validated):
 
 
 @dataclass
-class NetworkConfig(Validated):
-    """Which network design wires learners to teachers, and the outside experts' traits."""
-
-    section: ClassVar[str] = "network"
-    design: str = field(
-        default="tpn",
-        metadata=doc(
-            "",
-            "one of `tpn`, `pairwise`, `hub`, `random`, `external_expert`, `from_file`, `none`",
-            "",
-            "network design (7.3)",
-        ),
-    )
-    path: str = field(
-        default="",
-        metadata=doc(
-            "file path",
-            "an existing pairs CSV (6.2); required by `from_file`",
-            "user data",
-            "the pairs file of design `from_file` (`network=from_file`)",
-            shown="'' (none)",
-        ),
-    )
-    n_experts: int = param(
-        4,
-        1,
-        10_000,
-        "experts",
-        "assumption: a small outside team",
-        "number of outside experts (`external_expert` only)",
-    )
-    expert_level: float = param(
-        90.0,
-        0,
-        100,
-        "points",
-        "assumption: experts know every topic well, above most members' baseline",
-        "capacity of an expert in every topic",
-    )
-    expert_fit: float = param(
-        calibrated("network.expert_fit"),
-        0,
-        1,
-        "context fit",
-        CALIBRATED,
-        "context fit of every expert tie",
-    )
-    expert_visits_per_month: int = param(
-        4,
-        0,
-        1_000,
-        "visits/expert/month",
-        "assumption: about one visit a week per expert",
-        "visits each expert makes per programme month",
-    )
-    expert_followup: bool = field(
-        default=False,
-        metadata=doc(
-            "",
-            "true/false",
-            "issue 9: experts treated like twins where the design question demands it",
-            "experts also keep in touch remotely between visits (7.17)",
-        ),
-    )
-    experts_at_workshops: bool = field(
-        default=False,
-        metadata=doc(
-            "",
-            "true/false",
-            "issue 9, as above",
-            "experts run the network and provincial workshops for their learners (7.17)",
-        ),
-    )
-
-    @property
-    def label(self) -> str:
-        """The design as results tables name it: with the expert variants it runs, so that a
-        ranking tells 'external_expert+followup' from the experts as planned."""
-        from sim.designs import DESIGNS  # late import: designs import this module
-
-        if not DESIGNS[self.design].experts:
-            return self.design
-        variants = {"followup": self.expert_followup, "workshops": self.experts_at_workshops}
-        return "+".join([self.design, *(name for name, on in variants.items() if on)])
-
-    def check(self, section: str) -> None:
-        from sim.designs import DESIGNS  # late import: designs import this module
-
-        if self.design not in DESIGNS:
-            raise ConfigError(
-                f"network.design={self.design!r} is invalid: allowed one of {sorted(DESIGNS)}"
-            )
-        if DESIGNS[self.design].sets_goals and not self.path:
-            raise ConfigError(
-                f"network.path is empty for network.design={self.design!r}: allowed the path of "
-                "a pairs CSV file (learner, teacher, topic)"
-            )
-
-
-@dataclass
 class LearningConfig(Validated):
     """The learning rule along ties, motivation dynamics, drift and measurement."""
 
@@ -1247,72 +1151,3 @@ class CalibrationConfig(Validated):
             raise ConfigError(
                 f"{section}.sample={self.sample!r} is invalid: allowed {[s.value for s in Sample]}"
             )
-
-
-@dataclass
-class ScenarioConfig(Validated):
-    """A whole scenario: population, kick-off, design, learning, schedule, costs, replications."""
-
-    population: PopulationConfig = field(default_factory=PopulationConfig)
-    kickoff: KickoffConfig = field(default_factory=KickoffConfig)
-    network: NetworkConfig = field(default_factory=NetworkConfig)
-    learning: LearningConfig = field(default_factory=LearningConfig)
-    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
-    costs: CostConfig = field(default_factory=CostConfig)
-    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
-    headline_topics: list[str] = field(
-        default_factory=lambda: ["accreditation", "cbhi_coverage"],
-        metadata=doc(
-            "topic names",
-            "topics of any declared type",
-            "article: the two reported results",
-            "topics for which the estimator and true effect are reported",
-        ),
-    )
-    seed: int = param(
-        20210801,
-        0,
-        2**63 - 1,
-        "integer",
-        "any; fixes every random draw (the default spells the start date 2021-08-01)",
-        "root seed of the replication seeds",
-    )
-    replications: int = param(
-        100,
-        1,
-        10_000_000,
-        "runs",
-        "assumption: enough for 95% intervals",
-        "number of replications, each measured against its counterfactual",
-    )
-    collect: Collect = field(
-        default=Collect.all,
-        metadata=doc(
-            "",
-            "`all` or `summary`",
-            "user choice",
-            "`all`: every table; `summary`: one summary row per replication (very large runs)",
-        ),
-    )
-
-    def check(self, section: str) -> None:
-        if self.collect not in set(Collect):
-            raise ConfigError(
-                f"collect={self.collect!r} is invalid: allowed {[c.value for c in Collect]}"
-            )
-        self.collect = Collect(self.collect)
-        pop, goals = self.population, self.kickoff.goals_per_institution
-        present = {kind for _, kind, names in pop.layout() if names} if not pop.path else set()
-        for kind, spec in pop.types.items():
-            if kind in present and goals > len(spec.topics):
-                raise ConfigError(
-                    f"kickoff.goals_per_institution={goals} is invalid: allowed at most "
-                    f"{len(spec.topics)}, the number of topics of type {kind!r}"
-                )
-        known = pop.topic_names()
-        for topic in self.headline_topics:
-            if topic not in known:
-                raise ConfigError(
-                    f"headline_topics contains {topic!r}, not a topic of any type: allowed "
-                    f"{sorted(known)}"
-                )

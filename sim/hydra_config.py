@@ -22,11 +22,12 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from sim.config import ConfigError, ScenarioConfig
+from sim.config import ConfigError
 from sim.memory import check_memory
 from sim.model import TwinningModel
 from sim.posterior import kept
 from sim.results import sweep_dirname
+from sim.scenario import ScenarioConfig
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 

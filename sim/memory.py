@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import psutil
 
-from sim.config import Collect, ConfigError, ScenarioConfig
+from sim.config import Collect, ConfigError
+from sim.scenario import ScenarioConfig
 
 MODEL_ARRAYS = 7  # (month, member, topic) float64 arrays a model holds or builds at once
 PANEL_ROW = 150  # bytes per panel row at its peak: parts, their concatenation and the frame

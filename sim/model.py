@@ -26,8 +26,8 @@ from sim.budget import (
     unit_cost,
     visit_money,
 )
-from sim.config import ConfigError, EventKind, EventSpec, Mode, ScenarioConfig, is_integer
-from sim.designs import DESIGNS, DesignContext
+from sim.config import ConfigError, EventKind, EventSpec, Mode, is_integer
+from sim.designs.base import DESIGNS, DesignContext
 from sim.kickoff import run_kickoff
 from sim.learning import (
     TieBatch,
@@ -42,6 +42,7 @@ from sim.learning import (
 )
 from sim.population import build_population, draw_beta, draw_interest
 from sim.posterior import drawn, kept, with_values
+from sim.scenario import ScenarioConfig
 from sim.schedule import events_by_month
 
 

@@ -1,12 +1,15 @@
 """docs/ODD.md's parameter tables, written from what the code declares so that they cannot drift
 from it: every field of every configuration section with its default, unit, range, source and
-meaning (`param` and `doc` in sim/config.py), and the calibrated parameters' priors
-(sim.calibration), posterior summary (configs/calibration/posterior.json) and defaults.
+meaning (`param` and `doc`, in sim/config.py and in the designs' modules of sim/designs/), and
+the calibrated parameters' priors (sim.calibration), posterior summary
+(configs/calibration/posterior.json) and defaults.
 
     python -m sim.odd    rewrites every table between its markers in docs/ODD.md
 
 A marker names the configuration classes whose fields its table lists, or `calibrated`:
 `<!-- python -m sim.odd writes this table: KickoffConfig -->`, the table, `<!-- end of table -->`.
+The `NetworkConfig` table lists every registered design's parameters, each with its design, so a
+new design's parameters are documented by running this again.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 from sim import config
 from sim.calibration import PRIORS
 from sim.config import InstitutionType, TopicSpec, Validated, is_integer, representative
+from sim.designs.base import DESIGNS
+from sim.scenario import NetworkConfig, ScenarioConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 ODD = ROOT / "docs/ODD.md"
@@ -44,9 +49,21 @@ CALIBRATED_HEADER = [
 
 
 def sections() -> list[type[Validated]]:
-    """Every configuration class: each needs a table."""
+    """Every configuration class: each needs a table (the designs' parameters are in
+    NetworkConfig's)."""
     classes = [c for c in vars(config).values() if isinstance(c, type)]
-    return [c for c in classes if issubclass(c, Validated) and c is not Validated]
+    own = [c for c in classes if issubclass(c, Validated) and c is not Validated]
+    return [*own, NetworkConfig, ScenarioConfig]
+
+
+def declared_by() -> dict[str, str]:
+    """The dotted key of every design's parameter -> the designs that declare it."""
+    designs: dict[str, list[str]] = {}
+    for design in DESIGNS.values():
+        if design.parameters is not None:
+            for f in fields(design.parameters):
+                designs.setdefault(f"network.{f.name}", []).append(f"`{design.name}`")
+    return {key: ", ".join(names) for key, names in designs.items()}
 
 
 def line(cells: list[str]) -> str:
@@ -86,10 +103,11 @@ def row(cls: type[Validated], f: Field) -> list[str] | None:
         return None
     else:
         raise ValueError(
-            f"{key} is undocumented: declare it with param(...) or with doc(...) metadata in "
-            "sim/config.py"
+            f"{key} is undocumented: declare it with param(...) or with doc(...) metadata"
         )
-    return [f"`{key}`", shown(f), *cells, md["source"] or "-", md["meaning"]]
+    designs = declared_by().get(key)
+    meaning = f"{designs}: {md['meaning']}" if designs else md["meaning"]
+    return [f"`{key}`", shown(f), *cells, md["source"] or "-", meaning]
 
 
 def fields_table(classes: list[type[Validated]]) -> str:
@@ -112,7 +130,8 @@ def calibrated_table() -> str:
 def written(names: str) -> str:
     if names == "calibrated":
         return calibrated_table()
-    return fields_table([getattr(config, name) for name in names.split()])
+    classes = {c.__name__: c for c in sections()}
+    return fields_table([classes[name] for name in names.split()])
 
 
 def rewritten(text: str) -> str:
@@ -127,7 +146,7 @@ def rewritten(text: str) -> str:
 
 def main() -> None:
     ODD.write_text(rewritten(ODD.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"{ODD.relative_to(ROOT)}: parameter tables written from sim/config.py")
+    print(f"{ODD.relative_to(ROOT)}: parameter tables written from their declarations")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Nothing is declared twice: outcome measures (the summary table's columns) take their label, unit
 and direction from their declaration in sim/metrics.py, next to how they are computed; swept
-parameters take their unit from the configuration itself (`param(...)` in sim/config.py). So a
+parameters take their unit from the configuration itself (their `param(...)` declaration). So a
 new outcome or parameter is labelled without touching this module. Figures, the report, the
 ranking and comparisons read labels from here, so a reader never meets a raw name like
 `mean_effect`.
@@ -14,8 +14,8 @@ import re
 import typing
 from dataclasses import fields, is_dataclass
 
-from sim.config import ScenarioConfig
 from sim.metrics import OUTCOMES, TOPIC_OUTCOMES, Outcome
+from sim.scenario import ScenarioConfig
 
 # Keys whose field name alone does not say what they are; other keys are labelled by their name.
 LABELS = {

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config import ConfigError, PopulationConfig, Sample, ScenarioConfig
+from sim.config import ConfigError, PopulationConfig, Sample
+from sim.scenario import ScenarioConfig
 
 SHIPPED = Path(__file__).resolve().parent.parent / "configs/calibration/posterior.csv"
 

@@ -52,6 +52,7 @@ MODEL_MODULES = [
     "population",
     "posterior",
     "run",
+    "scenario",
     "schedule",
     "tables",
 ]

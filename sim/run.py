@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.config import Collect, ScenarioConfig
+from sim.config import Collect
 from sim.memory import check_memory
 from sim.metrics import summarise
 from sim.model import Reporter, TwinningModel
 from sim.posterior import Draws
+from sim.scenario import ScenarioConfig
 from sim.tables import Collector, Results
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ import pytest
 import sim
 from sim import ScenarioConfig
 from sim.config import EventSpec, ProvinceSpec, ScheduleConfig, tpn_events
-from sim.designs import DESIGNS
+from sim.designs.base import DESIGNS
 from sim.posterior import kept
 
 _ALL_DESIGNS = tuple(sorted(DESIGNS))
@@ -55,7 +55,7 @@ def configure(
             top[name] = overrides
     if design is not None:
         network = top.get("network", config.network)
-        path = network.path or (EXAMPLE_PAIRS if DESIGNS[design].sets_goals else "")
+        path = network.path or (EXAMPLE_PAIRS if design == "from_file" else "")
         top["network"] = replace(network, design=design, path=path)
     if replications is not None:
         top["replications"] = replications

@@ -15,7 +15,7 @@ import sim
 from sim import ConfigError, TwinningModel
 from sim.budget import VisitRounds, budget_scale, fixed_cost
 from sim.config import EventKind, EventSpec, Mode, ScheduleConfig
-from sim.designs import DESIGNS
+from sim.designs.base import DESIGNS
 from sim.population import build_population
 from sim.run import run_summaries
 from sim.schedule import events_by_month

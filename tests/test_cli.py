@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from sim import ScenarioConfig
-from sim.designs import DESIGNS
+from sim.designs.base import DESIGNS
 from sim.posterior import SHIPPED
 from sim.results import code_hash, config_key, file_digests, is_complete, sweep_dirname
 

@@ -18,7 +18,6 @@ from sim.config import (
     KickoffConfig,
     LearningConfig,
     Mode,
-    NetworkConfig,
     PopulationConfig,
     ProvinceSpec,
     ScheduleConfig,
@@ -27,6 +26,7 @@ from sim.config import (
     representative,
     tpn_events,
 )
+from sim.scenario import NetworkConfig
 
 # Every validated class, built from a base that passes its own cross-field checks.
 SECTIONS = {

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 import sim.hydra_config  # noqa: F401  (registers the schema and the resolvers)
 from sim import ScenarioConfig
 from sim.config import tpn_events
-from sim.designs import DESIGNS
+from sim.designs.base import DESIGNS
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 SPECIAL = {"experiment"}  # groups composed with `+group=option`, checked separately
@@ -139,7 +139,7 @@ def test_network_option_selects_the_design_of_its_name(hydra_compose, name: str)
 
 
 def test_default_config_equals_the_python_defaults(hydra_compose) -> None:
-    """configs/ and sim/config.py must not drift apart (schedule events included)."""
+    """configs/ and the declared defaults must not drift apart (schedule events included)."""
     config = OmegaConf.to_object(hydra_compose())
     assert config == ScenarioConfig()
     assert asdict(config) == asdict(ScenarioConfig())

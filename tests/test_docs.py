@@ -1,6 +1,6 @@
-"""docs/ODD.md's parameter tables are the ones the declarations in sim/config.py generate
-(`python -m sim.odd`), and list every field of every configuration section with its default;
-it defines every declared outcome measure."""
+"""docs/ODD.md's parameter tables are the ones the declarations (sim/config.py, sim/designs/)
+generate (`python -m sim.odd`), and list every field of every configuration section with its
+default; it defines every declared outcome measure."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from typing import ClassVar
 import pytest
 
 from sim import odd
-from sim.config import ScenarioConfig, Validated
+from sim.config import Validated
 from sim.metrics import OUTCOMES, TOPIC_OUTCOMES
+from sim.scenario import ScenarioConfig
 
 ODD = Path(__file__).resolve().parents[1] / "docs" / "ODD.md"
 
@@ -30,7 +31,7 @@ def test_the_odd_tables_are_the_ones_the_declarations_generate():
         lineterm="",
     )
     assert expected == text, (
-        "docs/ODD.md's parameter tables differ from sim/config.py's declarations: run "
+        "docs/ODD.md's parameter tables differ from the declarations: run "
         "`python -m sim.odd` to rewrite them\n" + "\n".join(list(diff)[:12])
     )
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.config import ConfigError, ScenarioConfig
+from sim.config import ConfigError
 from sim.export import export
 from sim.export import main as export_main
 from sim.hydra_config import compose_scenario
@@ -20,6 +20,7 @@ from sim.inputs import InputError
 from sim.model import TwinningModel
 from sim.posterior import Draws
 from sim.run import replication_seeds, run_replication
+from sim.scenario import ScenarioConfig
 
 DATA = Path(__file__).resolve().parent.parent / "configs" / "data"
 RWANDA = DATA / "rwanda"

@@ -9,8 +9,8 @@ import pytest
 
 import sim
 from sim import TwinningModel
-from sim.config import LearningConfig, ScenarioConfig
-from sim.designs import DESIGNS
+from sim.config import LearningConfig
+from sim.designs.base import DESIGNS
 from sim.learning import (
     TieBatch,
     context_fit,
@@ -21,6 +21,7 @@ from sim.learning import (
     tie_gains,
     updated_motivation,
 )
+from sim.scenario import ScenarioConfig
 
 ALL = sorted(DESIGNS)
 CFG = LearningConfig()

@@ -13,11 +13,12 @@ import pytest
 from scipy.special import ndtri
 
 import sim
-from sim.config import LearningConfig, ScenarioConfig
+from sim.config import LearningConfig
 from sim.hydra_config import compose_scenario
 from sim.learning import TieBatch, feasible_levels, goal_work
 from sim.model import TwinningModel
 from sim.run import run_summaries
+from sim.scenario import ScenarioConfig
 
 SWITCHES = {
     "goal_work_rate": 0.05,

@@ -11,7 +11,7 @@ import pytest
 
 import sim
 from sim import ScenarioConfig, TwinningModel
-from sim.designs import DESIGNS
+from sim.designs.base import DESIGNS
 from sim.metrics import (
     OUTCOMES,
     TOPIC_OUTCOMES,

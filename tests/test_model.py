@@ -13,7 +13,7 @@ import sim
 from sim import ScenarioConfig, TwinningModel
 from sim.agents import ExternalExpert, Institution
 from sim.config import EventKind, EventSpec, Mode, ScheduleConfig
-from sim.designs import DESIGNS
+from sim.designs.base import DESIGNS
 from sim.posterior import Draws
 from sim.run import replication_seeds, run_replication
 from sim.tables import Collector

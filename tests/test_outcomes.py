@@ -8,9 +8,9 @@ from dataclasses import fields, is_dataclass
 
 import pytest
 
-from sim.config import ScenarioConfig
 from sim.metrics import OUTCOMES, declared
 from sim.outcomes import axis_title, is_money, label, outcome, unit, value_text
+from sim.scenario import ScenarioConfig
 
 
 def parameter_keys() -> dict[str, str]:
@@ -68,7 +68,7 @@ def test_axis_titles(column: str, title: str) -> None:
 
 
 def test_every_parameter_is_labelled_with_its_own_unit() -> None:
-    """Units come from the configuration (sim/config.py), not from a second list."""
+    """Units come from the parameters' declarations, not from a second list."""
     keys = parameter_keys()
     assert len(keys) > 50
     for key, recorded in keys.items():

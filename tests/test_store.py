@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -360,11 +361,13 @@ def test_code_hash_is_stable() -> None:
 
 
 def test_every_module_is_either_model_code_or_presentation() -> None:
-    """A new module must be placed on purpose: in the run key's fingerprint if it can change
-    results, or among the presentation and analysis modules that cannot."""
+    """A new module (or package, such as sim/designs/) must be placed on purpose: in the run
+    key's fingerprint if it can change results, or among the presentation and analysis modules
+    that cannot."""
     from sim.results import MODEL_MODULES
 
-    modules = {p.stem for p in (Path(__file__).resolve().parent.parent / "sim").glob("*.py")}
+    root = Path(__file__).resolve().parent.parent / "sim"
+    modules = {p.stem for p in root.glob("*.py")} | {p.parent.name for p in root.glob("*/*.py")}
     presentation = {
         "__init__",
         "__main__",
@@ -385,4 +388,18 @@ def test_every_module_is_either_model_code_or_presentation() -> None:
         "odd",
         "hydra_config",
     }
+    assert set(MODEL_MODULES) <= modules
     assert modules - set(MODEL_MODULES) == presentation
+
+
+def test_the_code_hash_covers_every_module_of_a_package(tmp_path, monkeypatch) -> None:
+    """An edited design module changes the fingerprint, as an edited model module does."""
+    import sim.results
+
+    copy = tmp_path / "sim"
+    shutil.copytree(Path(sim.results.__file__).parent, copy)
+    monkeypatch.setattr(sim.results, "__file__", str(copy / "results.py"))
+    before = code_hash()
+    with (copy / "designs" / "hub.py").open("a") as module:
+        module.write("# edited\n")
+    assert code_hash() != before

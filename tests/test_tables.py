@@ -77,7 +77,7 @@ SUMMARY = [
     "unmatched_goals",
 ]
 COLUMNS = {"panel": PANEL, "ties": TIES, "events": EVENTS, "summary": SUMMARY}
-DESIGNS = sorted(sim.designs.DESIGNS)
+DESIGNS = sorted(sim.designs.base.DESIGNS)
 REPS = 5  # the session fixture `small_runs` holds 5 replications per design, root seed 11
 
 
