@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 from sim.calibration import simulate
-from sim.config import ScenarioConfig
 from sim.hydra_config import compose_scenario
 from sim.posterior import read_posterior, with_values
 from sim.run import replication_seeds, run_scenario
+from sim.scenario import ScenarioConfig
 from sim.validation import predict, read_programme
 
 ROOT = Path(__file__).resolve().parent.parent

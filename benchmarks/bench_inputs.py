@@ -21,12 +21,12 @@ from pathlib import Path
 import pandas as pd
 from bench_model import scaled
 
-from sim.config import ScenarioConfig
 from sim.export import export
 from sim.inputs import clear_cache, read_institutions
 from sim.model import TwinningModel
 from sim.population import TRAITS
 from sim.run import replication_seeds, run_summaries
+from sim.scenario import ScenarioConfig
 
 
 def timed(run) -> tuple[float, object]:

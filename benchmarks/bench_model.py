@@ -20,8 +20,9 @@ from dataclasses import replace
 import mesa
 from mesa.examples.basic.virus_on_network.model import VirusOnNetwork
 
-from sim.config import ProvinceSpec, ScenarioConfig
+from sim.config import ProvinceSpec
 from sim.model import TwinningModel
+from sim.scenario import ScenarioConfig
 
 
 def fastest(
