@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def validate(overrides: list[str]) -> ScenarioConfig:
     return config
 
 
-def compose_scenario(overrides: list[str] = ()) -> ScenarioConfig:
+def compose_scenario(overrides: Sequence[str] = ()) -> ScenarioConfig:
     """One scenario (not a sweep) composed from configs/ and validated as `tpn-sim` would: for
     notebooks, scripts and the other command-line tools (export, compare); any problem is a
     one-line ConfigError. `overrides` are as on the command line (`["network=hub"]`)."""

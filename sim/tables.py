@@ -85,7 +85,7 @@ class Collector:
         self.tables = TABLES if collect is Collect.all else {}
         self.rows: list[dict] = []
         self.parts: dict[str, list[Columns]] = {name: [] for name in self.tables}
-        self.labels: dict[str, list[str]] = {}
+        self.labels: dict[str, list[str] | np.ndarray] = {}
 
     def add(self, model: TwinningModel, row: dict, run: int) -> None:
         """One finished replication and its summary row."""
@@ -129,7 +129,8 @@ def panel_columns(model: TwinningModel) -> Columns:
     }
 
 
-def panel_labels(model: TwinningModel) -> dict[str, list[str]]:
+def panel_labels(model: TwinningModel) -> dict[str, list[str] | np.ndarray]:
+    """The names the panel's codes point into, and each member's type code."""
     pop = model.pop
     return {
         "date": month_labels(model.config.schedule),
@@ -141,7 +142,7 @@ def panel_labels(model: TwinningModel) -> dict[str, list[str]]:
     }
 
 
-def labelled(columns: Columns, labels: dict) -> dict[str, object]:
+def labelled(columns: Columns, labels: dict[str, list[str] | np.ndarray]) -> dict[str, object]:
     """The panel's codes as categories, in the panel's column order."""
     inst = columns["institution"]
     provinces, province = np.unique(np.array(labels["province"]), return_inverse=True)
