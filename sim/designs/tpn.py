@@ -59,12 +59,8 @@ class CandidatePool:
             members = members[np.argsort(-obs[members, k], kind="stable")]  # ties: member order
             width = max(len(members) // self.BAND, 1)
             band = np.minimum((pop.resource[members] * width).astype(np.int64), width - 1)
-            self.bands.append(
-                [
-                    (members[band == b].tolist(), obs[members[band == b], k].tolist())
-                    for b in range(width)
-                ]
-            )
+            in_band = [members[band == b] for b in range(width)]
+            self.bands.append([(m.tolist(), obs[m, k].tolist()) for m in in_band])
             self.tops.append(
                 np.array([levels[0] if levels else -np.inf for _, levels in self.bands[k]])
             )
@@ -100,7 +96,7 @@ class CandidatePool:
         rounding never overstates one."""
         top = self.tops[topic]
         width = len(top)
-        home = min(int(resource * width), width - 1)
+        home = band_of(resource, width)
         yield home, 0.0, np.inf
         if width == 1:
             return
@@ -115,9 +111,14 @@ class CandidatePool:
     def remove(self, member: int) -> None:
         """A full mentor leaves its band in every topic it is a high performer in."""
         for k in self.topics[member]:
-            width = len(self.bands[k])
-            band = min(int(self.resource[member] * width), width - 1)
+            band = band_of(self.resource[member], len(self.bands[k]))
             members, levels = self.bands[k][band]
             at = members.index(member)
             del members[at], levels[at]
             self.tops[k][band] = levels[0] if levels else -np.inf
+
+
+def band_of(resource: float, width: int) -> int:
+    """The resource band (0 to width - 1) of a resource quantile in [0, 1], in plain Python: it
+    runs once per goal (CandidatePool.__init__ computes the same for all members at once)."""
+    return min(int(resource * width), width - 1)
