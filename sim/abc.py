@@ -1,16 +1,15 @@
 """ABC with pyabc for sim.calibration: priors, a seeded sampler, and a stored run.
 
-The posterior is pyabc's ABC-SMC run as a single generation at a fixed threshold, which is
-rejection ABC: parameter sets drawn from the prior, kept when their programme lands within the
-threshold, all with equal weight. Further SMC generations propose from a kernel density of the
-last one, and in twenty dimensions their importance weights collapse (measured with the earlier
-uniform priors: an effective sample size of 6 of 400 after one generation, 1.3 after four), so a
-threshold reached that way
-would rest on a handful of parameter sets. pyabc's own parallel samplers reseed their workers
-from the operating system, so two runs with the same seed differ; `SeededSampler` gives
-candidate k of generation t its own seed and accepts in candidate order, so a run depends on its
-seed only, on one core or many. A finished run is read back from its database; an interrupted
-one resumes from a checkpoint of the candidates it had evaluated (with the same result).
+The posterior is pyabc's ABC-SMC run as a single generation at a fixed threshold, which is rejection
+ABC: parameter sets drawn from the prior, kept when their programme lands within the threshold, all
+with equal weight. Further SMC generations propose from a kernel density of the last one, and in
+twenty dimensions their importance weights collapse (measured with the earlier uniform priors: an
+effective sample size of 6 of 400 after one generation, 1.3 after four), so a threshold reached that
+way would rest on a handful of parameter sets. pyabc's own parallel samplers reseed their workers
+from the operating system, so two runs with the same seed differ; `SeededSampler` gives candidate k
+of generation t its own seed and accepts in candidate order, so a run depends on its seed only, on
+one core or many. A finished run is read back from its database; an interrupted one resumes from a
+checkpoint of the candidates it had evaluated (with the same result).
 """
 
 from __future__ import annotations
