@@ -1,8 +1,8 @@
 """Time the calibration's unit of work and the external validation of a programme.
 
 One ABC candidate simulates one programme three ways (the TPN, outreach by experts, routine
-supervision: sim.calibration.STUDIES), each against the counterfactual its run records (before
-issue 10 a fourth run, a no-programme twin, gave it); the calibration's time is
+supervision: sim.analysis.calibration.STUDIES), each against the counterfactual its run records
+(before issue 10 a fourth run, a no-programme twin, gave it); the calibration's time is
 that unit times the number of candidates it needs (the last run's is in
 configs/calibration/posterior.json). A validation runs a programme folder over many replications,
 each drawing its parameters from the posterior. Prints figures; asserts nothing.
@@ -17,12 +17,12 @@ import json
 import time
 from pathlib import Path
 
-from sim.calibration import simulate
-from sim.hydra_config import compose_scenario
-from sim.posterior import read_posterior, with_values
-from sim.run import replication_seeds, run_scenario
-from sim.scenario import ScenarioConfig
-from sim.validation import predict, read_programme
+from sim.analysis.calibration import simulate
+from sim.analysis.validation import predict, read_programme
+from sim.core.posterior import read_posterior, with_values
+from sim.core.run import replication_seeds, run_scenario
+from sim.core.scenario import ScenarioConfig
+from sim.interfaces.hydra_config import compose_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 

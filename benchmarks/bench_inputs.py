@@ -21,12 +21,12 @@ from pathlib import Path
 import pandas as pd
 from bench_model import scaled
 
-from sim.export import export
-from sim.inputs import clear_cache, read_institutions
-from sim.model import TwinningModel
-from sim.population import TRAITS
-from sim.run import replication_seeds, run_summaries
-from sim.scenario import ScenarioConfig
+from sim.core.model import TwinningModel
+from sim.core.population import TRAITS
+from sim.core.run import replication_seeds, run_summaries
+from sim.core.scenario import ScenarioConfig
+from sim.data.inputs import clear_cache, read_institutions
+from sim.interfaces.export import export
 
 
 def timed(run) -> tuple[float, object]:

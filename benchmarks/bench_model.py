@@ -21,8 +21,8 @@ import mesa
 from mesa.examples.basic.virus_on_network.model import VirusOnNetwork
 
 from sim.config import ProvinceSpec
-from sim.model import TwinningModel
-from sim.scenario import ScenarioConfig
+from sim.core.model import TwinningModel
+from sim.core.scenario import ScenarioConfig
 
 
 def fastest(

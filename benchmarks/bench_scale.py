@@ -31,8 +31,8 @@ def one_size(members: int, seeds: int, repeats: int) -> dict[str, float]:
     """In this process: fastest set-up and run of several tries per seed, median over seeds."""
     from bench_model import scaled
 
-    from sim.model import TwinningModel
-    from sim.scenario import ScenarioConfig
+    from sim.core.model import TwinningModel
+    from sim.core.scenario import ScenarioConfig
 
     base = ScenarioConfig()
     config = scaled(base, members // 40)
@@ -89,8 +89,8 @@ def sizes_table(sizes: list[int], seeds: int, repeats: int) -> None:
 
 def replications_per_second(replications: int) -> None:
     """The default scenario through run_scenario, tables included, on one core."""
-    from sim.run import run_scenario
-    from sim.scenario import ScenarioConfig
+    from sim.core.run import run_scenario
+    from sim.core.scenario import ScenarioConfig
 
     run_scenario(ScenarioConfig(replications=20))  # warm: imports, posterior, caches
     start = time.perf_counter()

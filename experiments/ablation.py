@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.compare import compare
+from sim.analysis.compare import compare
+from sim.analysis.outcomes import label
+from sim.analysis.ranking import paired_margin
 from sim.config import CalibrationConfig
-from sim.outcomes import label
-from sim.posterior import kept, with_values
-from sim.ranking import paired_margin
-from sim.results import write_csv
-from sim.scenario import ScenarioConfig
-from sim.tables import markdown
+from sim.core.posterior import kept, with_values
+from sim.core.scenario import ScenarioConfig
+from sim.results.store import write_csv
+from sim.results.tables import markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 ABLATIONS = {

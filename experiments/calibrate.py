@@ -1,4 +1,4 @@
-"""Calibrate the model to the article's results as a posterior (ABC, see sim/calibration.py).
+"""Calibrate the model to the article's results as a posterior (ABC: sim/analysis/calibration.py).
 
     python experiments/calibrate.py [--population 400] [--epsilon 0.5] [--seed 1] [--jobs 2]
 
@@ -11,7 +11,7 @@ Writes configs/calibration/posterior.csv (parameter sets and weights), posterior
 and summary), representative.yaml (the accepted set nearest the posterior medians: the calibrated
 parameters' defaults, which sim/config.py reads there, and selected with
 `calibration=representative`), docs/calibration.md and its figures, and rewrites the parameter
-tables of docs/ODD.md (`python -m sim.odd`) with the new defaults.
+tables of docs/ODD.md (`python -m sim.interfaces.odd`) with the new defaults.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ import pandas as pd
 import seaborn as sns
 import yaml
 
-from sim.abc import Settings, abc_rejection, generations, posterior_of
-from sim.calibration import (
+from sim.analysis.abc import Settings, abc_rejection, generations, posterior_of
+from sim.analysis.calibration import (
     BAND_SCALE,
     CONTRAST_SCALE,
     PRIORS,
@@ -43,12 +43,12 @@ from sim.calibration import (
     predictive,
 )
 from sim.config import CalibrationConfig, Sample
-from sim.metrics import PUBLISHED_ESTIMATES
-from sim.posterior import Posterior, topic_owners, with_values
-from sim.results import MODEL_MODULES, sources
-from sim.run import run_scenario
-from sim.scenario import ScenarioConfig
-from sim.tables import markdown
+from sim.core.metrics import PUBLISHED_ESTIMATES
+from sim.core.posterior import Posterior, topic_owners, with_values
+from sim.core.run import run_scenario
+from sim.core.scenario import ScenarioConfig
+from sim.results.store import MODEL_SOURCES, sources
+from sim.results.tables import markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "configs/calibration"
@@ -61,8 +61,11 @@ def run_db(config: ScenarioConfig, settings: Settings, seed: int) -> Path:
     """Where a run is stored, named by a fingerprint of what decides it: the model's code, the
     configuration it starts from (but the calibrated keys, which every candidate sets), priors,
     targets, settings and seed. Defaults may move to the posterior without a new run."""
-    modules = [m for m in MODEL_MODULES if m != "config"] + ["calibration", "abc"]
-    decides = [source.read_text() for source in sources(modules)]
+    paths = [p for p in MODEL_SOURCES if p != "config.py"] + [
+        "analysis/calibration.py",
+        "analysis/abc.py",
+    ]
+    decides = [source.read_text() for source in sources(paths)]
     start = with_values(config, {p.key: p.low for p in PRIORS})
     decides += [repr(asdict(start)), json.dumps(asdict(settings)), str(seed)]
     key = hashlib.sha256("\n".join(decides).encode()).hexdigest()[:12]
@@ -222,7 +225,7 @@ def report(args, history, gens, ident, pred, point_fit, noise, minutes: float) -
 Command: `{args.command}`: {int(gens["simulations"].sum())} simulated programmes in
 {gens["minutes"].sum():.0f} minutes on 2 cores, then {minutes:.0f} minutes for the summaries below.
 pyabc {version("pyabc")}, rejection ABC (one generation of its ABC-SMC
-at a fixed threshold, `sim/abc.py` says why), seed {args.seed}, {args.population} accepted
+at a fixed threshold, `sim/analysis/abc.py` says why), seed {args.seed}, {args.population} accepted
 parameter sets; the run is stored in `{args.db}`.
 Result: `configs/calibration/posterior.csv` ({args.population} parameter sets of equal weight)
 with its provenance in `posterior.json`. `calibration.sample=posterior` draws one set per
@@ -371,7 +374,7 @@ def main() -> None:
         report(args, history, gens, ident, predictive_table(pred), point_fit, noise, minutes)
     )
     # in a new process: this one imported the defaults before the new ones were written
-    subprocess.run([sys.executable, "-m", "sim.odd"], check=True)
+    subprocess.run([sys.executable, "-m", "sim.interfaces.odd"], check=True)
     print((OUT / "representative.yaml").read_text())
     print(predictive_table(pred).to_string())
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import pandas as pd
 from hydra import compose, initialize_config_dir
 
-from sim import paper, plots
-from sim.cli import CONFIG_DIR, run_key
-from sim.metrics import PUBLISHED_ESTIMATES
-from sim.results import TABLES, is_complete, read_table, runs
+from sim.analysis import paper, plots
+from sim.core.metrics import PUBLISHED_ESTIMATES
+from sim.interfaces.cli import CONFIG_DIR, run_key
+from sim.results.store import TABLES, is_complete, read_table, runs
 
 EXPLANATION = """\
 Each row is one of the article's headline comparisons, simulated {replications} times with the

@@ -5,7 +5,7 @@
 
 The folder holds the programme's institutions.csv, pairs.csv and calendar.csv (as for
 `population=from_file` etc.) and a programme.yaml with its settings and observations (see
-sim/validation.py and experiments/README.md). Writes validation.csv, validation.md and
+sim/analysis/validation.py and experiments/README.md). Writes validation.csv, validation.md and
 validation.png to results/validation/<name>/ and prints the table and one pass/fail line per
 observation. Nothing is tuned to the programme: each replication draws its parameters from the
 calibration's posterior (docs/calibration.md), so the intervals include parameter uncertainty;
@@ -22,13 +22,13 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from sim.analysis.outcomes import words
+from sim.analysis.validation import every_member_improves, predict, read_programme
 from sim.config import ConfigError
-from sim.hydra_config import compose_scenario
-from sim.outcomes import words
-from sim.results import write_csv
-from sim.run import run_scenario
-from sim.tables import markdown
-from sim.validation import every_member_improves, predict, read_programme
+from sim.core.run import run_scenario
+from sim.interfaces.hydra_config import compose_scenario
+from sim.results.store import write_csv
+from sim.results.tables import markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,14 +3,14 @@
 Every tunable number is a dataclass field made with :func:`param`, which records its unit, allowed
 range, source and meaning next to its default; every other field carries the same documentation
 (:func:`doc`). docs/ODD.md's parameter tables are written from these declarations
-(`python -m sim.odd`). A calibrated parameter takes its default from the calibration's
+(`python -m sim.interfaces.odd`). A calibrated parameter takes its default from the calibration's
 representative set (:func:`calibrated`), the one place its value is written. A section checks
 itself on construction (:class:`Validated`) so bad input fails before anything runs.
 
 This module knows no network design: each design declares its own parameters with the same
-`param` and `doc` (sim.designs), and sim.scenario joins these sections and the network section
-assembled from the designs into the one ScenarioConfig that the Python API, the command line and
-Hydra fill.
+`param` and `doc` (sim.core.designs), and sim.core.scenario joins these sections and the network
+section assembled from the designs into the one ScenarioConfig that the Python API, the command line
+and Hydra fill.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from typing import Any, ClassVar
 
 import yaml
 
-REPRESENTATIVE = Path(__file__).resolve().parent.parent / "configs/calibration/representative.yaml"
+ROOT = Path(__file__).resolve().parent.parent  # the repository: configs/, docs/, results/
+REPRESENTATIVE = ROOT / "configs/calibration/representative.yaml"
 CALIBRATED = "calibrated: posterior's representative set (Table 9.13)"
 
 
@@ -46,13 +47,13 @@ def param(default: Any, low: float, high: float, unit: str, source: str, meaning
 def doc(form: str, allowed: str, source: str, meaning: str, shown: str = "") -> dict[str, str]:
     """The metadata of a field that is not a number (a name, a path, a list), documented like a
     :func:`param`. Its form (a file path, topic names) stands where a unit would: only numbers
-    have units, by which sim.outcomes labels axes. `shown` is the default as docs/ODD.md gives
-    it, when not the value itself."""
+    have units, by which sim.analysis.outcomes labels axes. `shown` is the default as docs/ODD.md
+    gives it, when not the value itself."""
     return {"form": form, "allowed": allowed, "source": source, "meaning": meaning, "shown": shown}
 
 
 def flattened(tree: dict) -> dict[str, Any]:
-    """A Hydra tree of calibrated values by dotted key (sim.posterior's keys): `section.field`,
+    """A Hydra tree of calibrated values by dotted key (sim.core.posterior's keys): `section.field`,
     and `topic.<name>.<field>` from under `population.types.<type>.topics`."""
     values = {}
     for section, entries in tree.items():
@@ -369,7 +370,7 @@ class PopulationConfig(Validated):
     """Who is in the network and how their baseline traits are drawn.
 
     Members are laid out from `provinces` and `types`, or read from the institutions file at
-    `path` (sim.inputs), in which case the provinces come from the file."""
+    `path` (sim.data.inputs), in which case the provinces come from the file."""
 
     section: ClassVar[str] = "population"
     path: str = field(
@@ -1007,7 +1008,7 @@ def check_event(event: EventSpec, key: str, programme_months: int) -> None:
 class CostConfig(Validated):
     """Unit costs of programme activities, and an optional total budget, in US dollars.
 
-    With a budget, the visits of every design are scaled to spend it (sim.budget)."""
+    With a budget, the visits of every design are scaled to spend it (sim.core.budget)."""
 
     section: ClassVar[str] = "costs"
     codesign_workshop: float = param(

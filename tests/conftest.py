@@ -21,8 +21,8 @@ import pytest
 import sim
 from sim import ScenarioConfig
 from sim.config import EventSpec, ProvinceSpec, ScheduleConfig, tpn_events
-from sim.designs.base import DESIGNS
-from sim.posterior import kept
+from sim.core.designs.base import DESIGNS
+from sim.core.posterior import kept
 
 _ALL_DESIGNS = tuple(sorted(DESIGNS))
 DATA = Path(__file__).resolve().parent.parent / "configs" / "data"
@@ -44,7 +44,7 @@ def configure(
     file gets the shipped Rwanda example unless `network` names one. Every step goes through
     ``dataclasses.replace``, so the result is validated exactly like a user's config. Values
     set here keep their value when the scenario draws from the posterior, as the command
-    line's do (`sim.posterior.kept`).
+    line's do (`sim.core.posterior.kept`).
     """
     config = config or ScenarioConfig()
     top: dict[str, Any] = {}
@@ -102,8 +102,9 @@ def lone_hospital() -> Callable[..., ScenarioConfig]:
 
 @contextmanager
 def quiet_run_log() -> Iterator[None]:
-    """Inside the block the `sim.run` logger passes errors only, not warnings (unmatched goals)."""
-    logger = logging.getLogger("sim.run")
+    """Inside the block the `sim.core.run` logger passes errors only, not warnings (unmatched
+    goals)."""
+    logger = logging.getLogger("sim.core.run")
     logger.setLevel(logging.ERROR)
     try:
         yield

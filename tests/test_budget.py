@@ -1,4 +1,4 @@
-"""Equal budgets (sim.budget): visit rounds on hand-made queues, the fixed cost of a programme,
+"""Equal budgets (sim.core.budget): visit rounds on hand-made queues, the fixed cost of a programme,
 and what a budget buys in real runs of the model."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import pytest
 
 import sim
 from sim import ConfigError, TwinningModel
-from sim.budget import VisitRounds, budget_scale, fixed_cost
 from sim.config import EventKind, EventSpec, Mode, ScheduleConfig
-from sim.designs.base import DESIGNS
-from sim.population import build_population
-from sim.run import run_summaries
-from sim.schedule import events_by_month
+from sim.core.budget import VisitRounds, budget_scale, fixed_cost
+from sim.core.designs.base import DESIGNS
+from sim.core.population import build_population
+from sim.core.run import run_summaries
+from sim.core.schedule import events_by_month
 
 PROGRAMMES = ["tpn", "pairwise", "hub", "random", "external_expert"]
 FIXED_EVENTS = ["codesign", "kickoff", "coaching", "network_workshop", "provincial_workshop"]
@@ -39,7 +39,7 @@ def all_rounds(rounds: VisitRounds) -> np.ndarray:
 
 
 def fixed_cost_of(config) -> float:
-    """sim.budget.fixed_cost of a config's schedule and population layout."""
+    """sim.core.budget.fixed_cost of a config's schedule and population layout."""
     pop = build_population(config.population, np.random.default_rng(0))
     design = DESIGNS[config.network.design]
     plan = events_by_month(config.schedule, pop.groups)
@@ -358,12 +358,12 @@ def test_a_budget_the_schedule_cannot_spend_is_reported(make_config, caplog):
         schedule=replace(config.schedule, exchange_visit_every=0),
         costs=replace(config.costs, budget=200_000.0),
     )
-    with caplog.at_level(logging.WARNING, logger="sim.run"):
+    with caplog.at_level(logging.WARNING, logger="sim.core.run"):
         results = sim.run_scenario(config)
     assert (results.summary["total_cost"] < 100_000).all()
-    warnings = [r.getMessage() for r in caplog.records if r.name == "sim.run"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "sim.core.run"]
     assert any("costs.budget=200000" in w and "'tpn'" in w for w in warnings), warnings
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="sim.run"):
+    with caplog.at_level(logging.WARNING, logger="sim.core.run"):
         sim.run_scenario(replace(config, schedule=replace(config.schedule, exchange_visit_every=3)))
     assert not [r for r in caplog.records if "costs.budget" in r.getMessage()]

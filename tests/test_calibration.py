@@ -18,14 +18,14 @@ import pytest
 import yaml
 
 import sim
-from sim import abc
-from sim.abc import Settings, abc_rejection, evaluated, posterior_of
-from sim.calibration import BAND_SCALE, CONTRAST_SCALE, PRIORS, STUDIES, distance, simulate
+from sim.analysis import abc
+from sim.analysis.abc import Settings, abc_rejection, evaluated, posterior_of
+from sim.analysis.calibration import BAND_SCALE, CONTRAST_SCALE, PRIORS, STUDIES, distance, simulate
 from sim.config import CALIBRATED, CalibrationConfig, TopicSpec, Validated, representative
-from sim.hydra_config import compose_scenario, keep_overridden
-from sim.metrics import PUBLISHED_ESTIMATES
-from sim.model import TwinningModel
-from sim.posterior import Posterior, drawn, read_posterior, value_of, with_values
+from sim.core.metrics import PUBLISHED_ESTIMATES
+from sim.core.model import TwinningModel
+from sim.core.posterior import Posterior, drawn, read_posterior, value_of, with_values
+from sim.interfaces.hydra_config import compose_scenario, keep_overridden
 
 ROOT = Path(__file__).resolve().parent.parent
 CALIBRATION = ROOT / "configs/calibration"
@@ -137,7 +137,8 @@ def test_an_interrupted_abc_run_resumes_to_the_same_posterior(tmp_path, caplog) 
     holds and ends with the posterior an uninterrupted run with the same seed gives."""
     settings, db = Settings(population=12, epsilon=0.6), tmp_path / "stopped.db"
     code = (
-        "from pathlib import Path; import sim; from sim.abc import Settings, abc_rejection; "
+        "from pathlib import Path; import sim; "
+        "from sim.analysis.abc import Settings, abc_rejection; "
         f"abc_rejection(sim.ScenarioConfig(), Path({str(db)!r}), 5, Settings(12, 0.6), 1)"
     )
     run = subprocess.Popen([sys.executable, "-c", code])
@@ -150,7 +151,7 @@ def test_an_interrupted_abc_run_resumes_to_the_same_posterior(tmp_path, caplog) 
     (checkpoint,) = tmp_path.glob("*.partial")
     done = len(evaluated(checkpoint, 0))
     assert 0 < done < 400  # stopped part-way
-    with caplog.at_level(logging.INFO, logger="sim.abc"):
+    with caplog.at_level(logging.INFO, logger="sim.analysis.abc"):
         resumed = posterior_of(abc_rejection(sim.ScenarioConfig(), db, 5, settings, 1)).particles
     assert f"generation 0 resumed after {done} candidates" in caplog.text  # not evaluated again
     fresh = abc_rejection(sim.ScenarioConfig(), tmp_path / "fresh.db", 5, settings, 1)
@@ -189,7 +190,7 @@ def test_a_replication_its_twin_and_every_design_share_one_drawn_set() -> None:
     for key, value in drawn_values.items():
         assert value_of(model.config, key) == pytest.approx(value)
     assert TwinningModel(POINT, 42).particle is None  # point: nothing drawn
-    summary = sim.run.run_summaries(replace(POSTERIOR, replications=3))
+    summary = sim.core.run.run_summaries(replace(POSTERIOR, replications=3))
     assert summary["particle"].between(0, len(read_posterior().particles) - 1).all()
 
 
@@ -262,7 +263,8 @@ def run_copy(tmp_path: Path, representative_set: str | None) -> subprocess.Compl
         (tmp_path / "configs/calibration").mkdir(parents=True)
         (tmp_path / "configs/calibration/representative.yaml").write_text(representative_set)
     code = (
-        "import json, sim; from sim.calibration import PRIORS; from sim.posterior import value_of"
+        "import json, sim; from sim.analysis.calibration import PRIORS; "
+        "from sim.core.posterior import value_of"
         f"; assert sim.__file__.startswith({str(tmp_path)!r}), sim.__file__"
         "; c = sim.ScenarioConfig(); print(json.dumps({p.key: value_of(c, p.key) for p in PRIORS}))"
     )
@@ -316,7 +318,7 @@ def test_the_posterior_reproduces_its_recorded_predictive_check() -> None:
     three standard errors of the difference. It fails if the model, the posterior or the way
     replications draw from it drift apart."""
     recorded = json.loads((CALIBRATION / "posterior.json").read_text())["predictive"]
-    summary = sim.run.run_summaries(replace(POSTERIOR, replications=300, seed=4242))
+    summary = sim.core.run.run_summaries(replace(POSTERIOR, replications=300, seed=4242))
     for topic in PUBLISHED_ESTIMATES:
         ours = summary[f"{topic}_estimate"].dropna()
         theirs = recorded[topic]

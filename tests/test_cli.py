@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from sim import ScenarioConfig
-from sim.designs.base import DESIGNS
-from sim.posterior import SHIPPED
-from sim.results import code_hash, config_key, file_digests, is_complete, sweep_dirname
+from sim.core.designs.base import DESIGNS
+from sim.core.posterior import SHIPPED
+from sim.results.store import code_hash, config_key, file_digests, is_complete, sweep_dirname
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 MANIFEST_KEYS = {

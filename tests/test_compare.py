@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compare import COMPARED, compare, config_changes, main
+from sim.analysis.compare import COMPARED, compare, config_changes
 from sim.config import ConfigError
-from sim.run import run_summaries
+from sim.core.run import run_summaries
+from sim.interfaces.compare_cli import main
 
 OUTCOME_COLUMNS = list(COMPARED)
 
@@ -64,7 +65,7 @@ def test_a_programme_gains_over_no_programme(base, make_config):
 
 def test_unequal_cost_warns_and_equal_budget_does_not(base, make_config, caplog):
     rare_visits = make_config(base, schedule={"exchange_visit_every": 6})
-    with caplog.at_level(logging.WARNING, logger="sim.compare"):
+    with caplog.at_level(logging.WARNING, logger="sim.analysis.compare"):
         comparison = compare(base, rare_visits)
     assert len(comparison.warnings) == 1 and "costs.budget=" in comparison.warnings[0]
     assert [r.getMessage() for r in caplog.records] == comparison.warnings
@@ -72,7 +73,7 @@ def test_unequal_cost_warns_and_equal_budget_does_not(base, make_config, caplog)
 
     caplog.clear()
     budget = {"budget": 221_000.0}
-    with caplog.at_level(logging.WARNING, logger="sim.compare"):
+    with caplog.at_level(logging.WARNING, logger="sim.analysis.compare"):
         equal = compare(make_config(base, costs=budget), make_config(rare_visits, costs=budget))
     assert equal.warnings == [] and not caplog.records
     assert "unequal" not in equal.sentences[0]
@@ -127,7 +128,7 @@ def test_command_prints_the_comparison_and_writes_the_table(tmp_path):
     out = tmp_path / "new" / "cmp.csv"
     command = ["--set", "replications=3", "", "network=pairwise", "--out", str(out)]
     done = subprocess.run(
-        [sys.executable, "-m", "sim.compare", *command],
+        [sys.executable, "-m", "sim.analysis.compare", *command],
         cwd=tmp_path,
         capture_output=True,
         text=True,

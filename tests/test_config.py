@@ -26,7 +26,7 @@ from sim.config import (
     representative,
     tpn_events,
 )
-from sim.scenario import NetworkConfig
+from sim.core.scenario import NetworkConfig
 
 # Every validated class, built from a base that passes its own cross-field checks.
 SECTIONS = {

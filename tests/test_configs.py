@@ -1,7 +1,7 @@
 """configs/: every option of every group composes (Hydra's compose API) into a valid scenario.
 
 Options are discovered by listing the YAML files, so a new file is covered without editing this
-module. `sim.hydra_config` is imported first: it registers the structured schema
+module. `sim.interfaces.hydra_config` is imported first: it registers the structured schema
 (`scenario_schema`) and the resolvers that configs/config.yaml relies on.
 """
 
@@ -18,10 +18,10 @@ from hydra import compose, initialize_config_dir
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-import sim.hydra_config  # noqa: F401  (registers the schema and the resolvers)
+import sim.interfaces.hydra_config  # noqa: F401  (registers the schema and the resolvers)
 from sim import ScenarioConfig
 from sim.config import tpn_events
-from sim.designs.base import DESIGNS
+from sim.core.designs.base import DESIGNS
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 SPECIAL = {"experiment"}  # groups composed with `+group=option`, checked separately

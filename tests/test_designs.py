@@ -9,8 +9,8 @@ import pytest
 
 import sim
 from sim import TwinningModel
-from sim.designs.base import DESIGNS, NetworkDesign
-from sim.posterior import read_posterior
+from sim.core.designs.base import DESIGNS, NetworkDesign
+from sim.core.posterior import read_posterior
 
 SEEDS = range(30)
 ALL = sorted(DESIGNS)
@@ -102,7 +102,7 @@ def test_external_expert_ties_point_to_experts_and_share_the_work(make_config, n
         assert (ties.mentor >= n).all() and (ties.mentor < n + n_experts).all()
         load = np.bincount(ties.mentor - n, minlength=n_experts)
         assert load.max() - load.min() <= 1, "goals are dealt round the experts"
-        assert len(m.agents_by_type[sim.agents.ExternalExpert]) == n_experts
+        assert len(m.agents_by_type[sim.core.agents.ExternalExpert]) == n_experts
 
 
 def test_external_expert_ties_table(small_runs):
@@ -152,7 +152,7 @@ def test_none_has_no_ties_no_events_and_zero_cost(small_runs, make_config):
     assert (r.summary["unmatched_goals"] == 0).all()
     for m in models(make_config(design="none"), SEEDS[:5]):
         assert len(m.ties) == 0 and m.event_log[:] == [] and not m.plan
-        assert len(m.agents_by_type.get(sim.agents.ExternalExpert, [])) == 0
+        assert len(m.agents_by_type.get(sim.core.agents.ExternalExpert, [])) == 0
 
 
 # --- pairwise twinning ------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""docs/ODD.md's parameter tables are the ones the declarations (sim/config.py, sim/designs/)
-generate (`python -m sim.odd`), and list every field of every configuration section with its
-default; it defines every declared outcome measure."""
+"""docs/ODD.md's parameter tables are the ones the declarations (sim/config.py, sim/core/designs/)
+generate (`python -m sim.interfaces.odd`), and list every field of every configuration section with
+its default; it defines every declared outcome measure."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import ClassVar
 
 import pytest
 
-from sim import odd
 from sim.config import Validated
-from sim.metrics import OUTCOMES, TOPIC_OUTCOMES
-from sim.scenario import ScenarioConfig
+from sim.core.metrics import OUTCOMES, TOPIC_OUTCOMES
+from sim.core.scenario import ScenarioConfig
+from sim.interfaces import odd
 
 ODD = Path(__file__).resolve().parents[1] / "docs" / "ODD.md"
 
@@ -26,13 +26,13 @@ def test_the_odd_tables_are_the_ones_the_declarations_generate():
         text.splitlines(),
         expected.splitlines(),
         "docs/ODD.md",
-        "python -m sim.odd",
+        "python -m sim.interfaces.odd",
         n=0,
         lineterm="",
     )
     assert expected == text, (
         "docs/ODD.md's parameter tables differ from the declarations: run "
-        "`python -m sim.odd` to rewrite them\n" + "\n".join(list(diff)[:12])
+        "`python -m sim.interfaces.odd` to rewrite them\n" + "\n".join(list(diff)[:12])
     )
 
 
@@ -82,8 +82,8 @@ def test_an_undocumented_field_is_an_error():
 
 
 def test_every_declared_outcome_is_defined_in_odd():
-    """A measure declared in sim.metrics has its definition in ODD 7.16 (per headline topic `k`:
-    `k_<suffix>`), so a reader can look up what a summary column means."""
+    """A measure declared in sim.core.metrics has its definition in ODD 7.16 (per headline topic
+    `k`: `k_<suffix>`), so a reader can look up what a summary column means."""
     section = ODD.read_text(encoding="utf-8").split("### 7.16")[1].split("### 7.17")[0]
     undefined = [f"k_{s}" for s in TOPIC_OUTCOMES if f"k_{s}" not in section]
     undefined += [c for c in OUTCOMES if f"`{c}`" not in section]

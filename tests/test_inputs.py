@@ -13,14 +13,14 @@ import pytest
 
 import sim
 from sim.config import ConfigError
-from sim.export import export
-from sim.export import main as export_main
-from sim.hydra_config import compose_scenario
-from sim.inputs import InputError
-from sim.model import TwinningModel
-from sim.posterior import Draws
-from sim.run import replication_seeds, run_replication
-from sim.scenario import ScenarioConfig
+from sim.core.model import TwinningModel
+from sim.core.posterior import Draws
+from sim.core.run import replication_seeds, run_replication
+from sim.core.scenario import ScenarioConfig
+from sim.data.inputs import InputError
+from sim.interfaces.export import export
+from sim.interfaces.export import main as export_main
+from sim.interfaces.hydra_config import compose_scenario
 
 DATA = Path(__file__).resolve().parent.parent / "configs" / "data"
 RWANDA = DATA / "rwanda"
@@ -135,7 +135,7 @@ def test_left_out_values_are_drawn_and_the_run_says_which(tmp_path, caplog) -> N
     frame = frame[["id", "name", "type", "province", "kpi.accreditation"]]
     frame.loc[0, "kpi.accreditation"] = ""
     frame.to_csv(tmp_path / "few.csv", index=False)
-    with caplog.at_level(logging.WARNING, logger="sim.inputs"):
+    with caplog.at_level(logging.WARNING, logger="sim.data.inputs"):
         m = TwinningModel(from_files(institutions=tmp_path / "few.csv"), 1)
     said = " ".join(r.getMessage() for r in caplog.records)
     assert "resource, leadership, motivation, time" in said
@@ -154,7 +154,7 @@ def test_a_file_is_read_and_reported_once_whatever_the_posterior_draws(tmp_path,
     frame[["id", "name", "type", "province"]].to_csv(tmp_path / "bare.csv", index=False)
     config = from_files(institutions=tmp_path / "bare.csv")
     config = replace(config, calibration=replace(config.calibration, sample="posterior"))
-    with caplog.at_level(logging.WARNING, logger="sim.inputs"):
+    with caplog.at_level(logging.WARNING, logger="sim.data.inputs"):
         particles = {TwinningModel(config, seed).particle for seed in range(6)}
     assert len(particles) > 1  # different draws, so different baselines
     drawn = [r for r in caplog.records if "drawn from the documented" in r.getMessage()]

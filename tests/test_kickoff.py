@@ -218,7 +218,9 @@ def assert_unmatched_reported(results: sim.Results, caplog, expected_at_least: i
     np.testing.assert_array_equal(
         ties.groupby("run").size().reindex(summary["run"]).to_numpy(), summary["goals"]
     )
-    warnings = [r for r in caplog.records if r.name == "sim.run" and r.levelno == logging.WARNING]
+    warnings = [
+        r for r in caplog.records if r.name == "sim.core.run" and r.levelno == logging.WARNING
+    ]
     assert len(warnings) == 1
     message = warnings[0].getMessage()
     assert "unmatched" in message
@@ -228,7 +230,7 @@ def assert_unmatched_reported(results: sim.Results, caplog, expected_at_least: i
 @pytest.mark.parametrize("design", ["tpn", "pairwise", "hub"])
 def test_lone_hospital_goals_stay_unmatched(lone_hospital, design, caplog):
     config = lone_hospital(design=design, replications=4, seed=5)
-    with caplog.at_level(logging.WARNING, logger="sim.run"):
+    with caplog.at_level(logging.WARNING, logger="sim.core.run"):
         results = sim.run_scenario(config)
     hospital = results.ties[results.ties["type"] == "hospital"]
     assert len(hospital) == 4 * config.kickoff.goals_per_institution
@@ -241,7 +243,7 @@ def test_lone_hospital_goals_stay_unmatched(lone_hospital, design, caplog):
 
 def test_min_gap_of_100_leaves_every_goal_unmatched(make_config, caplog):
     config = make_config(kickoff={"min_gap": 100.0}, replications=3, seed=9)
-    with caplog.at_level(logging.WARNING, logger="sim.run"):
+    with caplog.at_level(logging.WARNING, logger="sim.core.run"):
         results = sim.run_scenario(config)
     assert (results.ties["status"] == "unmatched").all()
     assert (results.summary["unmatched_goals"] == results.summary["goals"]).all()
@@ -254,7 +256,7 @@ def test_min_gap_of_100_leaves_every_goal_unmatched(make_config, caplog):
 @pytest.mark.parametrize("design", ["random", "external_expert", "none"])
 def test_no_warning_when_every_goal_is_served(make_config, design, caplog):
     config = make_config(design=design, replications=3, seed=9)
-    with caplog.at_level(logging.WARNING, logger="sim.run"):
+    with caplog.at_level(logging.WARNING, logger="sim.core.run"):
         results = sim.run_scenario(config)
     assert (results.summary["unmatched_goals"] == 0).all()
-    assert not [r for r in caplog.records if r.name == "sim.run"]
+    assert not [r for r in caplog.records if r.name == "sim.core.run"]

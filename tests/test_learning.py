@@ -1,4 +1,5 @@
-"""The learning rule: properties of the functions in sim.learning and of the model using them."""
+"""The learning rule: properties of the functions in sim.core.learning and of the model using
+them."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 import sim
 from sim import TwinningModel
 from sim.config import LearningConfig
-from sim.designs.base import DESIGNS
-from sim.learning import (
+from sim.core.designs.base import DESIGNS
+from sim.core.learning import (
     TieBatch,
     context_fit,
     effort,
@@ -21,7 +22,7 @@ from sim.learning import (
     tie_gains,
     updated_motivation,
 )
-from sim.scenario import ScenarioConfig
+from sim.core.scenario import ScenarioConfig
 
 ALL = sorted(DESIGNS)
 CFG = LearningConfig()

@@ -14,11 +14,11 @@ from scipy.special import ndtri
 
 import sim
 from sim.config import LearningConfig
-from sim.hydra_config import compose_scenario
-from sim.learning import TieBatch, feasible_levels, goal_work
-from sim.model import TwinningModel
-from sim.run import run_summaries
-from sim.scenario import ScenarioConfig
+from sim.core.learning import TieBatch, feasible_levels, goal_work
+from sim.core.model import TwinningModel
+from sim.core.run import run_summaries
+from sim.core.scenario import ScenarioConfig
+from sim.interfaces.hydra_config import compose_scenario
 
 SWITCHES = {
     "goal_work_rate": 0.05,

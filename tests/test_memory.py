@@ -11,7 +11,7 @@ import pytest
 
 import sim
 from sim.config import Collect, ConfigError
-from sim.memory import GIB, check_memory, needed
+from sim.core.memory import GIB, check_memory, needed
 
 
 def large_population(config: sim.ScenarioConfig) -> sim.ScenarioConfig:

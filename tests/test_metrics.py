@@ -1,4 +1,4 @@
-"""Estimators and outcome measures in sim.metrics, on hand-made data with known answers."""
+"""Estimators and outcome measures in sim.core.metrics, on hand-made data with known answers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 
 import sim
 from sim import ScenarioConfig, TwinningModel
-from sim.designs.base import DESIGNS
-from sim.metrics import (
+from sim.analysis.outcomes import axis_title
+from sim.core.designs.base import DESIGNS
+from sim.core.metrics import (
     OUTCOMES,
     TOPIC_OUTCOMES,
     Outcome,
@@ -24,7 +25,6 @@ from sim.metrics import (
     summarise,
     unmatched,
 )
-from sim.outcomes import axis_title
 
 pytestmark = pytest.mark.usefixtures("quiet_run")
 

@@ -11,12 +11,12 @@ import pytest
 
 import sim
 from sim import ScenarioConfig, TwinningModel
-from sim.agents import ExternalExpert, Institution
 from sim.config import EventKind, EventSpec, Mode, ScheduleConfig
-from sim.designs.base import DESIGNS
-from sim.posterior import Draws
-from sim.run import replication_seeds, run_replication
-from sim.tables import Collector
+from sim.core.agents import ExternalExpert, Institution
+from sim.core.collect import Collector
+from sim.core.designs.base import DESIGNS
+from sim.core.posterior import Draws
+from sim.core.run import replication_seeds, run_replication
 
 ALL = sorted(DESIGNS)
 TABLES = ("panel", "ties", "events", "summary", "model_vars")

@@ -1,6 +1,6 @@
-"""Labels in words and units (sim.outcomes) for every measure the model reports and every
+"""Labels in words and units (sim.analysis.outcomes) for every measure the model reports and every
 parameter a sweep can vary, so that no figure or report shows a raw column name. Outcomes are
-declared once, in sim.metrics, with how they are computed."""
+declared once, in sim.core.metrics, with how they are computed."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from dataclasses import fields, is_dataclass
 
 import pytest
 
-from sim.metrics import OUTCOMES, declared
-from sim.outcomes import axis_title, is_money, label, outcome, unit, value_text
-from sim.scenario import ScenarioConfig
+from sim.analysis.outcomes import axis_title, is_money, label, outcome, unit, value_text
+from sim.core.metrics import OUTCOMES, declared
+from sim.core.scenario import ScenarioConfig
 
 
 def parameter_keys() -> dict[str, str]:
@@ -38,8 +38,8 @@ def test_the_summary_holds_exactly_the_declared_outcomes(small_runs) -> None:
 
 
 def test_labels_are_read_from_the_declaration() -> None:
-    """sim.outcomes adds no outcome of its own: a column's label and unit are its declaration's,
-    and a headline topic's measures are named after the topic in words."""
+    """sim.analysis.outcomes adds no outcome of its own: a column's label and unit are its
+    declaration's, and a headline topic's measures are named after the topic in words."""
     for measure in OUTCOMES.values():
         assert outcome(measure.column) is measure
     topic = outcome("imci_treatment_true_effect")

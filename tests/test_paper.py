@@ -1,5 +1,5 @@
-"""The article-replication study (sim/paper.py, experiments/replicate_paper.py): hand-made panels
-and summaries with known answers, a reduced end-to-end run, and the study's script."""
+"""The article-replication study (sim/analysis/paper.py, experiments/replicate_paper.py): hand-made
+panels and summaries with known answers, a reduced end-to-end run, and the study's script."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from matplotlib.figure import Figure
 
 import sim
-from sim import paper
-from sim.metrics import PUBLISHED_ESTIMATES
+from sim.analysis import paper
+from sim.core.metrics import PUBLISHED_ESTIMATES
 
 SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "replicate_paper.py"
 TOPICS = list(PUBLISHED_ESTIMATES)

@@ -1,5 +1,5 @@
-"""Figures (sim.plots, sim.network_plot) opened as matplotlib objects and checked for what a paper
-needs: axes titled in words, money in thousands, no empty panels, legends off the data.
+"""Figures (sim.plots, sim.analysis.network_plot) opened as matplotlib objects and checked for what
+a paper needs: axes titled in words, money in thousands, no empty panels, legends off the data.
 
 The tables come from real runs of the model (small, in-process) or, for the 500-member network,
 from a synthetic population with a type the model does not have.
@@ -23,9 +23,9 @@ from matplotlib.transforms import Bbox
 
 import sim
 from sim import plots
-from sim.network_plot import draw_network
-from sim.ranking import RANKED_MEASURES
-from sim.run import run_summaries
+from sim.analysis.network_plot import draw_network
+from sim.analysis.ranking import RANKED_MEASURES
+from sim.core.run import run_summaries
 
 RAW = re.compile(r"[_=]")  # column names and overrides: mean_effect, network=tpn
 BUDGETS = [110000.0, 220000.0]

@@ -1,5 +1,5 @@
-"""Ranking of designs (sim.ranking) on hand-made summaries with known answers, and the ranking
-section of the report of a real (tiny) sweep."""
+"""Ranking of designs (sim.analysis.ranking) on hand-made summaries with known answers, and the
+ranking section of the report of a real (tiny) sweep."""
 
 from __future__ import annotations
 
@@ -9,10 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.ranking import best_shares, leader_map, paired_margin, rank_designs, ranking_overview
-from sim.report import write_report
+from sim.analysis.ranking import (
+    best_shares,
+    leader_map,
+    paired_margin,
+    rank_designs,
+    ranking_overview,
+)
+from sim.interfaces.report import write_report
 
-# The overview is a table for readers: headed in words and units (sim.outcomes).
+# The overview is a table for readers: headed in words and units (sim.analysis.outcomes).
 ORDER = "order by programme effect in chosen topics"
 BEST = "probability of being best"
 EFFECT = "programme effect in chosen topics (points)"
@@ -285,7 +291,7 @@ def test_leader_map_puts_each_cells_leader_on_the_grid():
 
 def test_report_draws_no_ranking_figure_that_would_pool_over_a_third_condition():
     """Two numeric conditions: a figure and leader maps; three: the table alone."""
-    from sim.report import ranking_section
+    from sim.interfaces.report import ranking_section
 
     conditions = {SPREAD: 1.0, "leadership": 0.5, "budget": 1000.0}
     rows = paired_designs(**conditions)

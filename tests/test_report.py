@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.outcomes import axis_title, is_money
-from sim.results import load
+from sim.analysis.outcomes import axis_title, is_money
+from sim.results.store import load
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURES = ["trajectories", "estimator", "cost_vs_gain"]
@@ -211,14 +211,14 @@ def test_many_scenarios_leave_out_per_scenario_curves_and_their_stale_files(
 ) -> None:
     """Beyond MAX_CURVES scenarios no panel is read and no curve per scenario is drawn; an
     earlier report's curves in the same folder are removed, not left to mislead."""
-    import sim.report
+    import sim.interfaces.report
 
     folder, _, _, _ = designs
     out = tmp_path / "report"
-    sim.report.write_report(folder, out)
+    sim.interfaces.report.write_report(folder, out)
     assert (out / "trajectories.png").exists() and (out / "estimator.svg").exists()
-    monkeypatch.setattr(sim.report, "MAX_CURVES", 1)  # the sweep has 2 scenarios
-    text = sim.report.write_report(folder, out).read_text()
+    monkeypatch.setattr(sim.interfaces.report, "MAX_CURVES", 1)  # the sweep has 2 scenarios
+    text = sim.interfaces.report.write_report(folder, out).read_text()
     assert "left out beyond 1 scenarios" in text
     assert not list(out.glob("trajectories.*")) and not list(out.glob("estimator.*"))
     assert (out / "cost_vs_gain.png").read_bytes().startswith(PNG_MAGIC)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.designs.base import DESIGNS
+from sim.core.designs.base import DESIGNS
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.results import is_complete, sweep_dirname
+from sim.results.store import is_complete, sweep_dirname
 
 pytestmark = pytest.mark.slurm
 

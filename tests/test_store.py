@@ -1,4 +1,4 @@
-"""The results store (sim/results.py), in process: save, is_complete, runs, load, config_key.
+"""The results store (sim/results/store.py), in process: save, is_complete, runs, load, config_key.
 
 Run folders are written the way `tpn-sim` writes them: `save()` with the resolved config's YAML
 and a manifest whose `overrides` are the job's command-line overrides.
@@ -18,7 +18,7 @@ from omegaconf import OmegaConf
 
 import sim
 from sim import ScenarioConfig
-from sim.results import (
+from sim.results.store import (
     MANIFEST,
     PARTIAL_PREFIX,
     SUPERSEDED,
@@ -41,7 +41,7 @@ def config_yaml(config: ScenarioConfig) -> str:
 
 
 def manifest_for(config: ScenarioConfig, overrides: list[str]) -> dict:
-    """The manifest fields sim/cli.py records (without `files`, which save() adds)."""
+    """The manifest fields sim/interfaces/cli.py records (without `files`, which save() adds)."""
     code = code_hash()
     return {
         "config_key": config_key(config_yaml(config), code),
@@ -361,45 +361,29 @@ def test_code_hash_is_stable() -> None:
 
 
 def test_every_module_is_either_model_code_or_presentation() -> None:
-    """A new module (or package, such as sim/designs/) must be placed on purpose: in the run
-    key's fingerprint if it can change results, or among the presentation and analysis modules
-    that cannot."""
-    from sim.results import MODEL_MODULES
+    """A new layer or top-level module must be placed on purpose: in the run key's fingerprint if
+    it can change results, or among the presentation and analysis layers that cannot."""
+    from sim.results.store import MODEL_SOURCES
 
     root = Path(__file__).resolve().parent.parent / "sim"
-    modules = {p.stem for p in root.glob("*.py")} | {p.parent.name for p in root.glob("*/*.py")}
-    presentation = {
-        "__init__",
-        "__main__",
-        "cli",
-        "export",
-        "plots",
-        "network_plot",
-        "outcomes",
-        "report",
-        "paper",
-        "calibration",
-        "abc",
-        "ranking",
-        "compare",
-        "validation",
-        "results",
-        "memory",
-        "odd",
-        "hydra_config",
-    }
-    assert set(MODEL_MODULES) <= modules
-    assert modules - set(MODEL_MODULES) == presentation
+    entries = {p.name for p in root.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    presentation = {"__init__.py", "__main__.py", "analysis", "results", "interfaces"}
+    assert set(MODEL_SOURCES) <= entries
+    assert entries - set(MODEL_SOURCES) == presentation
 
 
 def test_the_code_hash_covers_every_module_of_a_package(tmp_path, monkeypatch) -> None:
-    """An edited design module changes the fingerprint, as an edited model module does."""
-    import sim.results
+    """An edited design module (two packages deep) changes the fingerprint, as an edited model
+    module does; an edited figure does not."""
+    import sim.results.store
 
     copy = tmp_path / "sim"
-    shutil.copytree(Path(sim.results.__file__).parent, copy)
-    monkeypatch.setattr(sim.results, "__file__", str(copy / "results.py"))
+    shutil.copytree(Path(sim.__file__).parent, copy)
+    monkeypatch.setattr(sim.results.store, "__file__", str(copy / "results" / "store.py"))
     before = code_hash()
-    with (copy / "designs" / "hub.py").open("a") as module:
+    with (copy / "analysis" / "plots.py").open("a") as module:
+        module.write("# edited\n")
+    assert code_hash() == before
+    with (copy / "core" / "designs" / "hub.py").open("a") as module:
         module.write("# edited\n")
     assert code_hash() != before

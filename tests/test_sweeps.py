@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.designs.base import DESIGNS
-from sim.report import missing_jobs
-from sim.results import PARTIAL_PREFIX, is_complete, load, read_manifest, runs, sweep_dirname
+from sim.core.designs.base import DESIGNS
+from sim.interfaces.report import missing_jobs
+from sim.results.store import PARTIAL_PREFIX, is_complete, load, read_manifest, runs, sweep_dirname
 
 SWEEP = ["-m", "network=tpn,none", "replications=2"]
 SWEEP_FOLDER = "network=tpn,none+replications=2"  # results/sweeps/<the sweep's own overrides>

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.run import replication_seeds
-from sim.tables import describe
+from sim.core.run import replication_seeds
+from sim.results.tables import describe
 
 PANEL = [
     "run",
@@ -77,7 +77,7 @@ SUMMARY = [
     "unmatched_goals",
 ]
 COLUMNS = {"panel": PANEL, "ties": TIES, "events": EVENTS, "summary": SUMMARY}
-DESIGNS = sorted(sim.designs.base.DESIGNS)
+DESIGNS = sorted(sim.core.designs.base.DESIGNS)
 REPS = 5  # the session fixture `small_runs` holds 5 replications per design, root seed 11
 
 

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 import sim
-from sim.inputs import InputError
-from sim.validation import every_member_improves, predict, read_programme, statistic
+from sim.analysis.validation import every_member_improves, predict, read_programme, statistic
+from sim.data.inputs import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "configs" / "data" / "small"

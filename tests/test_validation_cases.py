@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.hydra_config import compose_scenario
-from sim.run import run_scenario
-from sim.validation import predict, read_programme
+from sim.analysis.validation import predict, read_programme
+from sim.core.run import run_scenario
+from sim.interfaces.hydra_config import compose_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 VALIDATION = ROOT / "experiments" / "validation"

@@ -1,0 +1,219 @@
+"""`tpn-sim`: the Hydra command line. Runs a scenario or a sweep into the results store.
+
+Before Hydra starts, every job of the command line is composed and validated (types by the
+structured config, ranges by the dataclasses), so bad input stops with one line naming the key,
+the value and what is allowed, before any output folder exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import subprocess
+import sys
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import hydra
+import pandas as pd
+from hydra import compose, initialize_config_dir
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra._internal.utils import get_args_parser
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.config import ROOT, ConfigError, Sample
+from sim.core.posterior import SHIPPED
+from sim.core.run import run_scenario
+from sim.core.scenario import ScenarioConfig
+from sim.interfaces.hydra_config import CONFIG_DIR, keep_overridden, one_line, validate
+from sim.results.store import (
+    code_hash,
+    config_key,
+    file_digests,
+    is_complete,
+    read_table,
+    save,
+)
+from sim.results.tables import describe
+
+PACKAGES = [
+    "twinning-sim",
+    "mesa",
+    "numpy",
+    "pandas",
+    "scipy",
+    "hydra-core",
+    "omegaconf",
+    "pyarrow",
+]
+log = logging.getLogger(__name__)
+
+
+def package_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def git_state() -> dict[str, object]:
+    """The source commit, if the package runs from a git checkout."""
+    repo = ROOT
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
+        except OSError:
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    return {
+        "git_commit": commit,
+        "git_dirty": bool(git("status", "--porcelain")) if commit else None,
+    }
+
+
+def format_summary(summary: pd.DataFrame) -> str:
+    """Mean, 95% confidence interval of the mean, and 95% range of replications, per measure."""
+    table = describe(summary)
+    table = table.assign(
+        mean=table["mean"].map("{:,.2f}".format),
+        ci95=[
+            f"[{a:,.2f}, {b:,.2f}]" for a, b in zip(table["ci_low"], table["ci_high"], strict=True)
+        ],
+        range95=[
+            f"[{a:,.2f}, {b:,.2f}]" for a, b in zip(table["p2.5"], table["p97.5"], strict=True)
+        ],
+        n=table["n"].astype(int),
+    )
+    with pd.option_context("display.width", 200):
+        return table[["mean", "ci95", "range95", "n"]].to_string()
+
+
+def provenance(config: ScenarioConfig, key: str, code: str, started: str) -> dict:
+    """What the manifest records about a run, so that anyone can tell how it was made."""
+    hydra_cfg = HydraConfig.get()
+    task = list(hydra_cfg.overrides.task)
+    own = [o for o in hydra_cfg.overrides.hydra if not o.startswith("hydra.mode=")]
+    sweep = ["-m"] if hydra_cfg.mode == RunMode.MULTIRUN else []
+    return {
+        "config_key": key,
+        "code_hash": code,
+        "root_seed": config.seed,
+        "replications": config.replications,
+        "design": config.network.label,
+        "programme_months": config.schedule.programme_months,
+        "overrides": task,
+        "inputs": file_digests(input_paths(config)),
+        "command": shlex.join(["tpn-sim", *sweep, *own, *task]),  # this job, whatever launcher
+        "started": started,
+        "finished": datetime.now(UTC).isoformat(),
+        "python": sys.version.split()[0],
+        "packages": {name: package_version(name) for name in PACKAGES},
+        **git_state(),
+    }
+
+
+def input_paths(config: DictConfig | ScenarioConfig) -> list[str]:
+    """The files a scenario reads: institutions, pairs, calendar, and the posterior it samples."""
+    files = [config.population.path, config.network.path, config.schedule.path]
+    if config.calibration.sample == Sample.posterior:
+        files.append(config.calibration.posterior or str(SHIPPED))
+    return [p for p in files if p]
+
+
+def run_key(cfg: DictConfig) -> tuple[str, str, str]:
+    """A job's resolved config as YAML, the model-code fingerprint, and the store key of both
+    and of the content of the files the config names."""
+    config_yaml = OmegaConf.to_yaml(cfg, resolve=True, sort_keys=True)
+    code = code_hash()
+    return config_yaml, code, config_key(config_yaml, code, file_digests(input_paths(cfg)))
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+def run_job(cfg: DictConfig) -> None:
+    """One job: run the configured scenario unless its complete results already exist."""
+    overrides = list(HydraConfig.get().overrides.task)
+    config = keep_overridden(OmegaConf.to_object(cfg), overrides)
+    folder = Path(HydraConfig.get().runtime.output_dir)
+    config_yaml, code, key = run_key(cfg)
+    if is_complete(folder, key):
+        log.info(
+            "complete results for this configuration (key %s) exist in %s: skipped", key, folder
+        )
+    else:
+        log.info(
+            "running design %r, %d replications, root seed %d, overrides %s",
+            config.network.label,
+            config.replications,
+            config.seed,
+            overrides,
+        )
+        started = datetime.now(UTC).isoformat()
+        results = run_scenario(config, progress=True)
+        save(results, folder, config_yaml, provenance(config, key, code, started))
+        log.info("results written to %s", folder)
+    where = os.path.relpath(folder)
+    print(f"{where}: design {config.network.label!r}, {config.replications} replications")
+    print(format_summary(read_table(folder, "summary")))
+
+
+# --- validation before Hydra runs -------------------------------------------------------------
+
+
+def job_overrides(
+    parser: OverridesParser, overrides: list[str], multirun: bool, sweep_params: dict
+) -> list[list[str]]:
+    """The override list of every job Hydra would launch (one list for a single run)."""
+    parsed = parser.parse_overrides(overrides)
+    own = [o.input_line for o in parsed if o.get_key_element().lstrip("+~").startswith("hydra")]
+    task = [o.input_line for o in parsed if o.input_line not in own]
+    if not multirun:
+        swept = [o.input_line for o in parsed if o.is_sweep_override()]
+        if swept:
+            raise ConfigError(f"{swept[0]} is a sweep: allowed only with -m/--multirun")
+        return [overrides]
+    params = [f"{k}={v}" for k, v in sweep_params.items()] + task
+    jobs = BasicSweeper.split_arguments(parser.parse_overrides(params), None)[0]
+    return [own + job for job in jobs]
+
+
+def preflight(argv: list[str]) -> str | None:
+    """Validate every job of the command line; the first problem as one line, or None."""
+    args = get_args_parser().parse_args(argv)
+    if args.help or args.hydra_help or args.info or args.shell_completion:
+        return None
+    job = list(args.overrides)
+    try:
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+            parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
+            parsed = parser.parse_overrides(job)
+            plain = [o.input_line for o in parsed if not o.is_sweep_override()]
+            base = compose(config_name="config", overrides=plain, return_hydra_config=True)
+            multirun = args.multirun or base.hydra.mode == RunMode.MULTIRUN
+            with open_dict(base):
+                sweep_params = dict(base.hydra.sweeper.get("params") or {})
+            for job in job_overrides(parser, args.overrides, multirun, sweep_params):
+                validate(job)
+    except (HydraException, OmegaConfBaseException, ConfigError, ValueError) as error:
+        return one_line(error, job)
+    return None
+
+
+def main() -> int:
+    problem = preflight(sys.argv[1:])
+    if problem:
+        print(f"tpn-sim: error: {problem}", file=sys.stderr)
+        return 2
+    logging.getLogger("sim").setLevel(logging.INFO)
+    run_job()
+    return 0

@@ -1,0 +1,124 @@
+"""The Hydra side of the configuration: the configs under `configs/`, composed and validated as
+`tpn-sim` does, for the command line, scripts and notebooks alike.
+
+Importing this module registers the structured schema and the resolvers the YAML files use:
+notebooks and scripts get them with `compose_scenario`, and the worker processes of Hydra's
+launchers, which import the command line to run a job, get them before they resolve its folder.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import fields
+
+from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, MissingConfigException
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.config import ROOT, ConfigError
+from sim.core.memory import check_memory
+from sim.core.model import TwinningModel
+from sim.core.posterior import kept
+from sim.core.scenario import ScenarioConfig
+from sim.results.store import sweep_dirname
+
+CONFIG_DIR = str(ROOT / "configs")
+
+
+def register() -> None:
+    """Store the typed schema (`scenario_schema`, which configs/config.yaml extends) and the
+    resolvers the YAML files use."""
+    ConfigStore.instance().store(name="scenario_schema", node=ScenarioConfig)
+    OmegaConf.register_new_resolver("tpn.dirname", run_dirname, replace=True)
+    # Cached: Hydra copies the sweep's resolver cache into every job, so each job gets the
+    # folder named from the sweep's overrides, not from its own (hydra.overrides.task differs).
+    OmegaConf.register_new_resolver("tpn.sweepname", sweep_dirname, replace=True, use_cache=True)
+    OmegaConf.register_new_resolver("tpn.required", required, replace=True)
+
+
+def run_dirname(override_dirname: str) -> str:
+    """Folder name of a run: its overrides (so a re-run lands in the same place), or 'default'."""
+    return override_dirname.replace("/", "_") or "default"
+
+
+def required(key: str, example: str) -> str:
+    """The value of an option's key that only the user can give (the path of their file)."""
+    raise ConfigError(f"{key} is not set: allowed the path of your file, e.g. {key}={example}")
+
+
+def keep_overridden(config: ScenarioConfig, overrides: list[str]) -> ScenarioConfig:
+    """With `calibration.sample=posterior`, calibrated parameters the command line sets (an
+    ablation, a swept value) keep that value instead of being drawn from the posterior."""
+    keys = {o.partition("=")[0].lstrip("+~") for o in overrides}
+    return kept(config, {re.sub(r"^population\.types\.\w+\.topics\.", "topic.", k) for k in keys})
+
+
+def validate(overrides: list[str]) -> ScenarioConfig:
+    """Compose one job as Hydra will, build (so range-check) its ScenarioConfig, check that it
+    fits in memory, and set up one model from it: that reads and validates the users' files and
+    checks that the budget pays for the design's fixed activities, exactly as the run will.
+    Returns the config."""
+    config = OmegaConf.to_object(compose(config_name="config", overrides=overrides))
+    config = keep_overridden(config, overrides)
+    check_memory(config)
+    TwinningModel(config)
+    return config
+
+
+def compose_scenario(overrides: Sequence[str] = ()) -> ScenarioConfig:
+    """One scenario (not a sweep) composed from configs/ and validated as `tpn-sim` would: for
+    notebooks, scripts and the other command-line tools (export, compare); any problem is a
+    one-line ConfigError. `overrides` are as on the command line (`["network=hub"]`)."""
+    overrides = list(overrides)
+    try:
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+            parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
+            parsed = parser.parse_overrides(overrides)
+            swept = [o.input_line for o in parsed if o.is_sweep_override()]
+            if swept:
+                raise ConfigError(f"{swept[0]} is a sweep: allowed one value per scenario")
+            base = compose("config", overrides, return_hydra_config=True)
+            if base.hydra.mode == RunMode.MULTIRUN:  # e.g. +experiment=designs
+                raise ConfigError(
+                    f"{shlex.join(overrides)} is a sweep: allowed one value per scenario"
+                )
+            return validate(overrides)
+    except (HydraException, OmegaConfBaseException, ValueError) as error:
+        raise ConfigError(one_line(error, overrides)) from None
+
+
+def one_line(error: Exception, overrides: list[str]) -> str:
+    """A composition error as one line naming the key, the value and what is allowed."""
+    if isinstance(error, ConfigError):
+        return str(error)
+    if isinstance(error, MissingConfigException) and error.missing_cfg_file:
+        group, _, name = error.missing_cfg_file.rpartition("/")
+        options = sorted(error.options or [])
+        return f"{group}={name} is invalid: allowed one of {options}"
+    cause = error
+    while cause.__cause__ is not None and not isinstance(cause, OmegaConfBaseException):
+        cause = cause.__cause__
+    if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
+        message = str(cause.msg).splitlines()[0]
+        ours = message.partition("ConfigError raised while resolving interpolation: ")[2]
+        if ours:  # required(): already a whole sentence
+            return ours
+        schema = getattr(cause, "object_type", None)
+        key = re.sub(r"\[(\w+)\]", r".\1", cause.full_key)  # 'a[0].b' is typed 'a.0.b'
+        typed = [o for o in overrides if o.partition("=")[0].lstrip("+~") == key]
+        if "not in" in message and schema is not None and hasattr(schema, "__dataclass_fields__"):
+            message += f": allowed keys {[f.name for f in fields(schema)]}"
+        elif "not in struct" in message and typed:  # a new entry of a mapping (type, count)
+            message += f": allowed as a new entry with a leading '+': +{typed[0]}"
+        return f"{typed[0] if typed else cause.full_key}: {message}"
+    return str(error).strip().splitlines()[0]
+
+
+register()
