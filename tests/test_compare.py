@@ -128,7 +128,7 @@ def test_command_prints_the_comparison_and_writes_the_table(tmp_path):
     out = tmp_path / "new" / "cmp.csv"
     command = ["--set", "replications=3", "", "network=pairwise", "--out", str(out)]
     done = subprocess.run(
-        [sys.executable, "-m", "sim.analysis.compare", *command],
+        [sys.executable, "-m", "sim.interfaces.compare_cli", *command],
         cwd=tmp_path,
         capture_output=True,
         text=True,
