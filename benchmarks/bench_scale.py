@@ -1,6 +1,7 @@
 """National scale: set-up, 60 months and peak memory of one TwinningModel as the network grows,
-the default scenario's replications per second, and a 2,000-replication sweep on 1 and 2
-joblib workers. Prints tables; makes no assertion (benchmarks/BASELINE.md has the method).
+the default scenario's replications per second, and sweeps of 2,000 and 10,000 replications on
+1 and 2 joblib workers, with the fixed cost that bounds their speed-up. Prints tables; makes no
+assertion (benchmarks/BASELINE.md has the method).
 
 Each size runs in a fresh process, so that its peak memory (maximum resident set) is its own.
 Larger networks copy Rwanda's districts and hospitals per province (bench_model.scaled).
@@ -102,7 +103,7 @@ def replications_per_second(replications: int) -> None:
     )
 
 
-def sweep_speedup(replications: int) -> None:
+def sweep_speedup(replications: int) -> dict[int, float]:
     """A 2-job sweep (tpn and outside experts) through Hydra's joblib launcher, 1 and 2
     workers, summaries only; each in a fresh folder so nothing is skipped as done."""
     tpn_sim = Path(sys.executable).parent / "tpn-sim"
@@ -129,6 +130,7 @@ def sweep_speedup(replications: int) -> None:
         f"sweep of {replications:,} replications (2 jobs): 1 worker {times[1]:.1f} s, "
         f"2 workers {times[2]:.1f} s, speed-up {times[1] / times[2]:.2f}x"
     )
+    return times
 
 
 def main() -> None:
@@ -136,7 +138,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2_000, 10_000, 100_000])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--replications", type=int, default=2_000)
+    parser.add_argument("--sweeps", type=int, nargs="+", default=[2_000, 10_000])
     parser.add_argument("--one", type=int, nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -145,7 +147,13 @@ def main() -> None:
     print(f"TwinningModel x {MONTHS} months, {os.cpu_count()} cores")
     sizes_table(args.sizes, args.seeds, args.repeats)
     replications_per_second(1_000)
-    sweep_speedup(args.replications)
+    fixed = sweep_speedup(2)  # the command's own start-up, composition and workers' start
+    print(
+        f"  (fixed cost: {fixed[1]:.1f} s in process, {fixed[2]:.1f} s with 2 workers: a sweep "
+        f"of W seconds' work can speed up at most (W + {fixed[1]:.1f}) / (W/2 + {fixed[2]:.1f}))"
+    )
+    for replications in args.sweeps:
+        sweep_speedup(replications)
 
 
 if __name__ == "__main__":

@@ -165,7 +165,10 @@ class TwinningModel(mesa.Model):
         self.trend, self.engaged = np.zeros(pop.applies.shape), np.zeros(pop.applies.shape)
         self.set_leaders()
         cfg = config.learning  # noise for every month up front, in a fixed order for all designs
-        self.drift_noise = self.cell_noise(cfg.drift_sd)
+        self.drift_cells = np.flatnonzero(pop.applies)  # drift only where a topic applies
+        self.drift_draws = cfg.drift_sd * self.noise.standard_normal(
+            (self.months + 1, len(self.drift_cells))
+        )
         self.leaves = self.noise.random((self.months + 1, pop.size)) < cfg.turnover_rate
         self.history = History(self.months, pop.applies, cfg.measurement_sd, measure_rng)
         self.event_log: list[tuple[int, str, str, str, int, float]] = []
@@ -291,14 +294,12 @@ class TwinningModel(mesa.Model):
         """True capacity: own trajectory plus what was learned, on the 0-100 scale."""
         return bounded(self.own + self.learned, 0, 100)
 
-    def cell_noise(self, sd: float) -> np.ndarray:
-        """(months + 1, N, K) normal noise of standard deviation `sd`; 0 where no topic applies."""
-        cells = np.flatnonzero(self.pop.applies)
-        noise = np.zeros((self.months + 1, self.pop.applies.size))
-        draws = self.noise.standard_normal((self.months + 1, len(cells)))
-        for month, normal in zip(noise, draws, strict=True):  # row by row: 2x faster at scale
-            month[cells] = sd * normal
-        return noise.reshape(self.months + 1, *self.pop.applies.shape)
+    def drift(self, month: int) -> np.ndarray:
+        """(N, K) this month's drift of the own trajectory, 0 where no topic applies: scattered
+        month by month from the compact draws, not held for every month at full size."""
+        noise = np.zeros(self.pop.applies.size)
+        noise[self.drift_cells] = self.drift_draws[month]
+        return noise.reshape(self.pop.applies.shape)
 
     def record(self, month: int, capacity: np.ndarray) -> None:
         h = self.history
@@ -334,7 +335,7 @@ class TwinningModel(mesa.Model):
             capacity, teacher_level, ties, effort_nk, self.goal_weight, self.non_goals, cfg, work
         )
         self.learned = self.learned * (1 - cfg.forgetting_rate) + month_gains.gained
-        self.own += self.trend + self.drift_noise[month]
+        self.own += self.trend + self.drift(month)
         self.motivation = updated_motivation(
             self.motivation,
             self.pop.motivation,

@@ -86,14 +86,21 @@ class Posterior:
 
     particles: pd.DataFrame
 
-    @property
+    @cached_property
     def keys(self) -> list[str]:
         return [c for c in self.particles.columns if c != "weight"]
 
+    @cached_property
+    def cumulative(self) -> np.ndarray:
+        """The weights' cumulative distribution, as numpy's `choice(p=weights)` makes it."""
+        cdf = self.particles["weight"].to_numpy(float).cumsum()
+        return cdf / cdf[-1]
+
     def index(self, seed: int) -> int:
-        """The set drawn, by weight, for replication `seed`, from a generator seeded by it only."""
+        """The set drawn, by weight, for replication `seed`, from a generator seeded by it only:
+        what `rng.choice(sets, p=weights)` draws, without re-checking the weights every time."""
         rng = np.random.default_rng([seed, 0x9E3779B9])  # a stream apart from the model's
-        return int(rng.choice(len(self.particles), p=self.particles["weight"].to_numpy()))
+        return int(self.cumulative.searchsorted(rng.random(), side="right"))
 
     @cached_property
     def matrix(self) -> np.ndarray:

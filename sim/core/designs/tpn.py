@@ -3,6 +3,8 @@ and room for another learner (docs/ODD.md 7.3)."""
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -33,14 +35,17 @@ class TopicSpecificNetwork(NetworkDesign):
 
 
 class CandidatePool:
-    """Per topic, the high performers with room, in bands of about BAND members of similar
-    resources, each band strongest first, as plain lists (a goal looks at a few dozen members,
-    where numpy's cost per call would exceed the work).
+    """Per topic, the high performers with room, in bands of similar resources, each band
+    strongest first, as plain lists (a goal looks at a few dozen members, where numpy's cost
+    per call would exceed the work). A band holds at least BAND members, and about 2 sqrt(n)
+    of a topic's n: a goal's work grows with the bands it passes and the members it reads in
+    them, a sum least when the two are balanced.
 
     A member's score is at most what its band's distance and strongest level allow. A goal
     visits the bands in the order of that bound, each from its strongest member down, and
-    stops once no member left could score higher. So the work grows with goals, not with
-    goals x members: a national network of 100,000 members matches in seconds.
+    stops once no member left could score higher; the bounds themselves are found outward from
+    the learner's band, only as far as a farther band could still win. So the work grows with
+    goals, not with goals x members: a national network of 100,000 members matches in seconds.
     """
 
     BAND = 128
@@ -53,17 +58,17 @@ class CandidatePool:
         self.room = np.full(pop.size, cfg.max_mentees).tolist()
         high = ctx.kickoff.high_performer
         self.bands: list[list[tuple[list[int], list[float]]]] = []
-        self.tops: list[np.ndarray] = []  # per topic and band, the strongest level left
+        self.tops: list[list[float]] = []  # per topic and band, the strongest level left
+        self.ceilings: list[float] = []  # per topic, the strongest level at the start
         for k in range(high.shape[1]):
             members = np.flatnonzero(high[:, k])
             members = members[np.argsort(-obs[members, k], kind="stable")]  # ties: member order
-            width = max(len(members) // self.BAND, 1)
+            width = max(min(len(members) // self.BAND, math.isqrt(len(members)) // 2), 1)
             band = np.minimum((pop.resource[members] * width).astype(np.int64), width - 1)
             in_band = [members[band == b] for b in range(width)]
             self.bands.append([(m.tolist(), obs[m, k].tolist()) for m in in_band])
-            self.tops.append(
-                np.array([levels[0] if levels else -np.inf for _, levels in self.bands[k]])
-            )
+            self.tops.append([levels[0] if levels else -np.inf for _, levels in self.bands[k]])
+            self.ceilings.append(max(self.tops[k]))
         self.topics = [np.flatnonzero(row).tolist() for row in high]  # a member's topics
 
     def take(self, learner: int, topic: int) -> int:
@@ -91,22 +96,35 @@ class CandidatePool:
         return best
 
     def bands_to_scan(self, topic: int, resource: float) -> Iterator[tuple[int, float, float]]:
-        """(band, smallest resource distance, highest possible score): the learner's own band
-        first, then the others by descending bound. Distances are shaded down by 1e-12, so that
-        rounding never overstates one."""
-        top = self.tops[topic]
+        """(band, smallest resource distance, highest possible score) by descending score
+        bound: the learner's own band first, then, outward from it, each band once no band
+        farther out could have a higher bound (distances shaded down by 1e-12, so that rounding
+        never overstates a bound). Bands are looked at only as far as the caller scans."""
+        top, pref = self.tops[topic], self.pref
         width = len(top)
         home = band_of(resource, width)
         yield home, 0.0, np.inf
-        if width == 1:
-            return
-        edges = np.arange(width + 1) / width
-        near = np.maximum(np.maximum(edges[:-1] - resource, resource - edges[1:]) - 1e-12, 0.0)
-        level = (1 - self.pref) * np.maximum(top, 0) / 100
-        bound = np.where(top >= 0, self.pref * (1 - near) + level, -np.inf)  # empty: -inf
-        bound[home] = -np.inf
-        order = np.argsort(-bound, kind="stable")
-        yield from zip(order.tolist(), near[order].tolist(), bound[order].tolist(), strict=True)
+        best_level = (1 - pref) * max(self.ceilings[topic], 0) / 100  # no band's level exceeds
+        seen: list[tuple[float, int, float]] = []  # heap of (-bound, band, distance)
+        below, above = home - 1, home + 1
+        while below >= 0 or above < width:
+            near_below = resource - (below + 1) / width if below >= 0 else np.inf
+            near_above = above / width - resource if above < width else np.inf
+            if near_below <= near_above:
+                band, near, below = below, near_below, below - 1
+            else:
+                band, near, above = above, near_above, above + 1
+            near = max(near - 1e-12, 0.0)
+            if top[band] >= 0:  # an empty band has nothing to offer
+                bound = pref * (1 - near) + (1 - pref) * top[band] / 100
+                heapq.heappush(seen, (-bound, band, near))
+            farther = pref * (1 - near) + best_level  # the best any band farther out can do
+            while seen and -seen[0][0] >= farther:
+                bound, band, near = heapq.heappop(seen)
+                yield band, near, -bound
+        while seen:
+            bound, band, near = heapq.heappop(seen)
+            yield band, near, -bound
 
     def remove(self, member: int) -> None:
         """A full mentor leaves its band in every topic it is a high performer in."""
