@@ -198,13 +198,22 @@ def compare(
     check_paired(configs)
     names = scenario_names(configs, names)
     quiet = None if progress else True  # None: a bar on terminals only
-    parts = [
-        run_summaries(config).assign(scenario=name)
+    summaries = {
+        name: run_summaries(config)
         for name, config in tqdm(
             zip(names, configs, strict=True), total=len(configs), desc="scenarios", disable=quiet
         )
-    ]
-    summary = pd.concat(parts, ignore_index=True)
+    }
+    return paired(summaries)
+
+
+def paired(summaries: dict[str, pd.DataFrame]) -> Comparison:
+    """The comparison of scenarios already run on the same seeds (their summary tables by
+    name, the baseline first), e.g. an app's pinned baseline and its latest run."""
+    names = list(summaries)
+    summary = pd.concat(
+        [s.assign(scenario=name) for name, s in summaries.items()], ignore_index=True
+    )
     table = outcome_table(summary, names)
     sentences, warnings = read_out(table, names)
     for line in warnings:

@@ -59,11 +59,17 @@ def title_axes(ax: Axes, x: str, y: str) -> None:
 OUTSIDE = {"loc": "upper left", "bbox_to_anchor": (1.02, 1), "fontsize": "small"}
 
 
-def trajectories(kpi: pd.DataFrame, programme_months: int, legend: str = "scenario") -> Figure:
-    """Mean change of the observed KPI in chosen topics since the kick-off, by month and scenario,
-    with its 95% confidence band. `kpi` has columns scenario, run, month, kpi (one row per run
-    and month); the change is taken within each run, so differences between runs' populations
-    do not blur the comparison. `legend` titles the scenarios (e.g. 'network design')."""
+def trajectories(
+    kpi: pd.DataFrame,
+    programme_months: int,
+    legend: str = "scenario",
+    title: str = "Chosen topics",
+) -> Figure:
+    """Mean change of the observed KPI (in chosen topics, or as `title` says) since the kick-off,
+    by month and scenario, with its 95% confidence band. `kpi` has columns scenario, run, month,
+    kpi (one row per run and month); the change is taken within each run, so differences
+    between runs' populations do not blur the comparison. `legend` titles the scenarios (e.g.
+    'network design', or 'topics' for chosen against other topics)."""
     baseline = kpi[kpi["month"] == 0].set_index(["scenario", "run"])["kpi"]
     change = (
         kpi["kpi"] - baseline.reindex(pd.MultiIndex.from_frame(kpi[["scenario", "run"]])).to_numpy()
@@ -73,7 +79,7 @@ def trajectories(kpi: pd.DataFrame, programme_months: int, legend: str = "scenar
     ax.axvline(programme_months, color="grey", linestyle="--", linewidth=1)
     ax.text(programme_months, 0, " end of programme", color="grey", va="bottom")
     ax.set(xlabel="month since kick-off", ylabel="change in observed KPI (points)")
-    ax.set_title("Chosen topics: mean change since baseline, 95% confidence band")
+    ax.set_title(f"{title}: mean change since baseline, 95% confidence band")
     sns.move_legend(ax, title=legend, **OUTSIDE)
     return fig
 

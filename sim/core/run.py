@@ -7,6 +7,7 @@ same seed however the replications are split across processes or machines.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -49,6 +50,7 @@ def run_scenario(
     *,
     model_reporters: dict[str, Reporter] | None = None,
     agent_reporters: dict[str, Reporter] | None = None,
+    done: Callable[[int], None] | None = None,
 ) -> Results:
     """Run `config.replications` replications (default: the Rwanda TPN scenario) as tables,
     and warn of goals without a teacher and of budgets left unspent.
@@ -56,10 +58,12 @@ def run_scenario(
     Reporters are Mesa DataCollector reporters, collected monthly: a name and an attribute
     name or a function of the model (`model_reporters`, added to the defaults of
     sim.core.model.monthly_reporters) or of an `Institution` (`agent_reporters`); they come back as
-    the tidy tables `model_vars` and `agent_vars`."""
+    the tidy tables `model_vars` and `agent_vars`. `done` is called with the number of
+    replications finished after each one (an app's progress bar); an exception it raises
+    stops the run (a cancel button), and nothing is returned."""
     config = config or ScenarioConfig()
     reporters = {"model_reporters": model_reporters, "agent_reporters": agent_reporters}
-    results = replicate(config, progress, **reporters)
+    results = replicate(config, progress, done, **reporters)
     warn_unmatched(results.summary)
     warn_unspent(results.summary, config)
     return results
@@ -72,7 +76,10 @@ def run_summaries(config: ScenarioConfig) -> pd.DataFrame:
 
 
 def replicate(
-    config: ScenarioConfig, progress: bool = False, **reporters: dict[str, Reporter] | None
+    config: ScenarioConfig,
+    progress: bool = False,
+    done: Callable[[int], None] | None = None,
+    **reporters: dict[str, Reporter] | None,
 ) -> Results:
     """The replications' tables; a run that cannot fit in memory is refused before it starts
     (sim.core.memory)."""
@@ -83,6 +90,8 @@ def replicate(
     collector, draws = Collector(config.collect), Draws(config)
     for run, seed in bar:
         collector.add(*run_replication(draws, run, seed, **reporters), run=run)
+        if done is not None:
+            done(run + 1)
     return collector.results(config.network.label)
 
 

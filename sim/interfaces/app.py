@@ -1,0 +1,234 @@
+"""`tpn-sim-app`: a what-if page for planners, in the browser (Solara).
+
+    tpn-sim-app [--host 127.0.0.1] [--port 8765]
+
+Pick a network design (or upload your own pairs), set the budget, the members, leadership,
+mentor capacity, outside experts, programme length and visits, and run: the scenario runs in
+the background over its replications, with a progress bar and a cancel button, and the page
+shows the twinning network, KPI trajectories in chosen and other topics, the article's
+estimator next to the true effect, and the cost. Pin a result as the baseline, change a
+setting, run again, and read the paired difference in one sentence. Uploaded institutions and
+pairs are checked row by row, as on the command line. Everything runs and is served locally:
+the page's assets come from the `solara-assets` package, figures are matplotlib images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import ipyvuetify
+import solara
+import solara.lab
+
+from sim.config import ConfigError
+from sim.core.run import run_scenario
+from sim.interfaces import whatif
+from sim.interfaces.whatif import CONTROLS, DESIGNS, Run
+
+HOST, PORT = "127.0.0.1", 8765
+
+
+class Cancelled(Exception):
+    """The planner cancelled the run, or started another."""
+
+
+@solara.lab.task(prefer_threaded=True)
+def simulate(run_name: str, config: whatif.ScenarioConfig) -> Run:
+    """Run the scenario in the background; the page stays live, shows progress, can cancel."""
+
+    def done(replications: int) -> None:
+        simulate.progress = 100 * replications / config.replications
+        if not simulate.is_current():
+            raise Cancelled
+
+    return Run(run_name, config, run_scenario(config, done=done))
+
+
+design = solara.reactive("tpn")
+values = solara.reactive(whatif.defaults())
+files: solara.Reactive[dict[str, Path]] = solara.reactive({})
+upload_errors: solara.Reactive[dict[str, str]] = solara.reactive({})
+problem = solara.reactive("")
+baseline: solara.Reactive[Run | None] = solara.reactive(None)
+color_by = solara.reactive("capacity")
+runs = solara.reactive(0)
+
+
+def session_folder() -> Path:
+    """A folder of this page's own for uploads (never a path the user typed)."""
+    return Path(tempfile.mkdtemp(prefix="tpn-sim-app-"))
+
+
+def start() -> None:
+    """Compose and check the scenario; run it only if every setting and file is valid."""
+    try:
+        if upload_errors.value:
+            raise ConfigError(next(iter(upload_errors.value.values())))
+        config = whatif.scenario(design.value, values.value, files.value)
+    except ConfigError as error:
+        problem.value = str(error)
+        return
+    problem.value = ""
+    runs.value += 1
+    simulate(f"run {runs.value}: {design.value}", config)
+
+
+@solara.component
+def Heading(text: str, level: int = 3) -> None:
+    """A heading as plain HTML: solara's Markdown would load a maths renderer from a CDN."""
+    solara.HTML(tag=f"h{level}", unsafe_innerHTML=html.escape(text))
+
+
+@solara.component
+def Upload(kind: str, folder: Path) -> None:
+    """A CSV file input; the file is checked at once by composing the scenario with it."""
+    solara.Text(f"Your {kind} (CSV)")
+    widget = ipyvuetify.extra.FileInput.element(accept=".csv", multiple=False, show_progress=False)
+
+    def connect() -> Callable[[], None]:
+        real = solara.get_widget(widget)
+
+        def received(change: dict) -> None:
+            if not change["new"]:
+                files.value = {k: v for k, v in files.value.items() if k != kind}
+                upload_errors.value = {k: v for k, v in upload_errors.value.items() if k != kind}
+                return
+            data = real.get_files()[0]["file_obj"].read()
+            path = whatif.save_upload(folder, kind, data)
+            chosen = {**files.value, kind: path}
+            try:
+                whatif.scenario(
+                    whatif.OWN_PAIRS if kind == "pairs" else design.value, values.value, chosen
+                )
+                upload_errors.value = {k: v for k, v in upload_errors.value.items() if k != kind}
+                files.value = chosen
+                if kind == "pairs":
+                    design.value = whatif.OWN_PAIRS
+            except ConfigError as error:  # named as uploaded, not by the server's folder
+                message = str(error).replace(f"{folder}{os.sep}", "")
+                upload_errors.value = {**upload_errors.value, kind: message}
+
+        real.observe(received, "file_info")
+        return lambda: real.unobserve(received, "file_info")
+
+    solara.use_effect(connect, [])
+    if kind in upload_errors.value:
+        solara.Error(upload_errors.value[kind], classes=["upload-error"])
+
+
+@solara.component
+def Controls() -> None:
+    folder = solara.use_memo(session_folder, [])
+    solara.Select("Network design", values=DESIGNS, value=design)
+    for control in CONTROLS:
+        if control.key in whatif.COUNTS and "institutions" in files.value:
+            continue  # the uploaded file says who the members are
+        slider = solara.SliderInt if control.integer else solara.SliderFloat
+        value = values.value[control.key]
+        slider(
+            f"{control.label}: {value:,g}",
+            value=value,
+            min=control.low,
+            max=control.high,
+            step=control.step,
+            on_value=lambda v, key=control.key: values.set({**values.value, key: v}),
+        )
+    Heading("Your own data (the command line's formats)", 4)
+    Upload("institutions", folder)
+    Upload("pairs", folder)
+
+
+@solara.component
+def Result(run: Run) -> None:
+    """One run's figures and numbers, with downloads."""
+    Heading(f"{run.name} ({run.config.replications} replications)")
+    table = whatif.outcomes(run)
+    solara.DataFrame(table)
+    solara.FileDownload(whatif.csv_bytes(run.results.summary), "summary.csv", "Summary (CSV)")
+    solara.ToggleButtonsSingle(value=color_by, values=["capacity", "gain"])
+    figures = {
+        "network": whatif.network_figure(run, color_by.value),
+        "trajectories": whatif.trajectory_figure(run),
+    }
+    for name, fig in figures.items():
+        solara.FigureMatplotlib(fig, format="png")
+        solara.FileDownload(whatif.png_bytes(fig), f"{name}.png", f"{name} (PNG)")
+
+
+@solara.component
+def AgainstBaseline(latest: Run) -> None:
+    pinned = baseline.value
+    if pinned is None or pinned is latest:
+        return
+    try:
+        comparison = whatif.compared(pinned, latest)
+    except ConfigError as error:
+        solara.Warning(f"Not compared with the baseline: {error}")
+        return
+    Heading("Against the baseline")
+    for line in comparison.sentences:
+        solara.Success(line, classes=["comparison"])
+    for line in comparison.warnings:
+        solara.Warning(line)
+    solara.DataFrame(comparison.table.drop(columns="outcome"))
+
+
+@solara.component
+def RunButtons() -> None:
+    with solara.Row():
+        solara.Button("Run", on_click=start, color="primary", disabled=simulate.pending)
+        solara.Button("Cancel", on_click=simulate.cancel, disabled=not simulate.pending)
+
+
+@solara.component
+def Page() -> None:
+    solara.Title("Twinning what-if")
+    with solara.Sidebar():
+        Controls()
+        RunButtons()
+    Main()
+
+
+@solara.component
+def Main() -> None:
+    """Progress, problems, the latest result and its comparison with the pinned baseline."""
+    Heading("What if we wired our institutions differently?", 2)
+    if problem.value:
+        solara.Error(problem.value, classes=["problem"])
+    if simulate.pending:
+        solara.ProgressLinear(simulate.progress or True)
+        solara.Text("Running in the background; the page stays live.")
+    if simulate.cancelled:
+        solara.Info("Cancelled.")
+    if simulate.error:
+        solara.Error(str(simulate.exception))
+    latest = simulate.latest
+    if latest is None:
+        solara.Info("Set a scenario on the left and press Run.")
+        return
+    solara.Button("Pin as baseline", on_click=lambda: baseline.set(latest))
+    AgainstBaseline(latest)
+    Result(latest)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tpn-sim-app", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=HOST, help=f"address to listen on (default {HOST})")
+    parser.add_argument("--port", type=int, default=PORT, help=f"port (default {PORT})")
+    args = parser.parse_args(argv)
+    os.environ["SOLARA_APP"] = f"{__name__}:Page"
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")  # nothing goes online
+    import uvicorn
+
+    print(f"tpn-sim-app: http://{args.host}:{args.port}/", flush=True)
+    uvicorn.run("solara.server.starlette:app", host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
