@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format bench lock clean
+.PHONY: run app test test-fast browser lint format bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "make: no Python >= 3.12 found (on PATH or in ~/.pyenv): install one, or run make PYTHON=/path/to/python3.12"; exit 1; }
@@ -20,8 +20,16 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)  ## the default Rwanda TPN scenario, summary table on stdout
 	$(BIN)/tpn-sim
 
-test: $(STAMP)  ## the whole test suite, slow end-to-end tests included
+app: $(STAMP)  ## the what-if page on http://127.0.0.1:8765/
+	$(BIN)/tpn-sim-app
+
+test: $(STAMP) browser  ## the whole test suite, slow end-to-end tests included
 	$(BIN)/python -m pytest
+
+browser:  ## Debian's chromium, which the app's browser tests drive (Playwright cannot download its own here)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "make: no chromium, and apt-get cannot install it here: the browser tests are skipped (CI fails them)"; }
 
 test-fast: $(STAMP)  ## the edit-test loop: every module, without the slow end-to-end tests and SLURM
 	$(BIN)/python -m pytest -m "not slow and not slurm"

@@ -2,7 +2,7 @@
 
 The package is layered; a module imports only from its own layer and the layers below:
 
-    sim.interfaces   command lines, Hydra configuration, report, ODD tables
+    sim.interfaces   command lines, what-if page, Hydra configuration, report, ODD tables
     sim.analysis     outcomes in words, ranking, comparisons, calibration, validation, figures
     sim.core         population, agents, learning rule, designs, calendar, budget, model, runs
     sim.data         users' own files, read and checked    sim.results   tables and their store

@@ -122,6 +122,12 @@ def test_the_latest_run_is_compared_with_the_pinned_baseline(two_runs) -> None:
     comparison = whatif.compared(baseline, latest)
     [sentence] = comparison.sentences
     assert sentence.startswith("experts: ") and "in the chosen topics for" in sentence
+    table = whatif.differences(comparison)
+    assert list(table.columns) == ["outcome", "baseline", "this run", "difference (95% CI)", "unit"]
+    effect = comparison.table.set_index(["scenario", "outcome"]).loc[("experts", "mean_effect")]
+    assert table["difference (95% CI)"].iloc[0] == (
+        f"{effect['diff']:+,.2f} ({effect['diff_low']:,.2f} to {effect['diff_high']:,.2f})"
+    )
     other = whatif.Run("other", replace(latest.config, seed=1), latest.results)
     with pytest.raises(ConfigError, match=r"seed=1 .* differs from the baseline.s"):
         whatif.compared(baseline, other)
@@ -181,3 +187,19 @@ def test_bad_settings_show_one_line_and_run_nothing(page_state) -> None:
     assert app.problem.value.startswith("replications=1000000 is invalid")
     assert main.find(v.Alert, class_="problem").widgets
     assert app.runs.value == 0
+
+
+def test_an_upload_is_checked_at_once_and_kept_out_when_bad(page_state, tmp_path) -> None:
+    bad = with_cell(DATA / "institutions.csv", 4, "leadership", "1.7")
+    app.received("institutions", tmp_path, bad)
+    message = app.upload_errors.value["institutions"]
+    assert message.startswith("institutions.csv, line 4, column 'leadership': value 1.7 is")
+    assert str(tmp_path) not in message  # the server's folder is not shown
+    assert "institutions" not in app.files.value
+    _, controls = solara.render(app.Controls(), handle_error=False)
+    assert controls.find(v.Alert, class_="upload-error").widgets
+    app.received("institutions", tmp_path, None)
+    assert not app.upload_errors.value
+    app.received("pairs", tmp_path, (DATA / "pairs.csv").read_bytes())
+    assert app.files.value == {"pairs": tmp_path / "pairs.csv"}
+    assert app.design.value == whatif.OWN_PAIRS

@@ -141,10 +141,10 @@ def first_failure(cases: pd.DataFrame, schema: pa.DataFrameSchema, path: str) ->
     if case["check"] == "field_uniqueness":
         lines = cases.loc[cases["failure_case"] == case["failure_case"], "line"].tolist()
         allowed += f" (lines {', '.join(map(str, sorted(set(lines))))} repeat it)"
-    return (
-        f"{path}, line {case['line']}, column {column!r}: value {case['failure_case']!r} is "
-        f"invalid: allowed {allowed}"
-    )
+    value = case["failure_case"]
+    value = value.item() if isinstance(value, np.generic) else value  # 1.7, not np.float64(1.7)
+    where = f"{path}, line {case['line']}, column {column!r}"
+    return f"{where}: value {value!r} is invalid: allowed {allowed}"
 
 
 def allowed_text(column: pa.Column) -> str:

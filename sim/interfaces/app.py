@@ -18,8 +18,11 @@ import argparse
 import html
 import os
 import tempfile
+import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import ipyvuetify
 import solara
@@ -84,39 +87,57 @@ def Heading(text: str, level: int = 3) -> None:
     solara.HTML(tag=f"h{level}", unsafe_innerHTML=html.escape(text))
 
 
+def received(kind: str, folder: Path, data: bytes | None) -> None:
+    """An uploaded file (None: the file was removed): kept under the page's own name, and
+    checked at once by composing the scenario with it; a bad file is kept out and its first
+    problem shown, by line and column."""
+    others = {k: v for k, v in upload_errors.value.items() if k != kind}
+    if data is None:
+        files.value = {k: v for k, v in files.value.items() if k != kind}
+        upload_errors.value = others
+        return
+    chosen = {**files.value, kind: whatif.save_upload(folder, kind, data)}
+    try:
+        whatif.scenario(whatif.OWN_PAIRS if kind == "pairs" else design.value, values.value, chosen)
+    except ConfigError as error:  # named as uploaded, not by the server's folder
+        upload_errors.value = others | {kind: str(error).replace(f"{folder}{os.sep}", "")}
+        return
+    upload_errors.value, files.value = others, chosen
+    if kind == "pairs":
+        design.value = whatif.OWN_PAIRS
+
+
+@solara.component
+def CsvInput(on_data: Callable[[bytes | None], None]) -> ipyvuetify.extra.FileInput:
+    """A CSV file input passing the chosen file's content to `on_data` (None once removed).
+    The content is read in a thread of its own: the browser sends it in chunks to the
+    server's event loop, which must not wait for itself."""
+    info, set_info = solara.use_state(cast(list | None, None))
+    chosen, set_chosen = solara.use_state(cast(list | None, None))
+    widget = ipyvuetify.extra.FileInput.element(
+        accept=".csv", multiple=False, show_progress=False, on_file_info=set_info
+    )
+
+    def wire() -> None:  # the chosen file's reader, as solara's FileDrop takes it
+        if info is not None:
+            real = solara.get_widget(widget)
+            real.version += 1
+            real.reset_stats()
+            set_chosen(real.get_files() if info else [])
+
+    def read(cancel: threading.Event) -> None:
+        if chosen is not None:
+            on_data(chosen[0]["file_obj"].read() if chosen else None)
+
+    solara.use_effect(wire, [info])
+    solara.use_thread(read, dependencies=[chosen])
+    return widget
+
+
 @solara.component
 def Upload(kind: str, folder: Path) -> None:
-    """A CSV file input; the file is checked at once by composing the scenario with it."""
     solara.Text(f"Your {kind} (CSV)")
-    widget = ipyvuetify.extra.FileInput.element(accept=".csv", multiple=False, show_progress=False)
-
-    def connect() -> Callable[[], None]:
-        real = solara.get_widget(widget)
-
-        def received(change: dict) -> None:
-            if not change["new"]:
-                files.value = {k: v for k, v in files.value.items() if k != kind}
-                upload_errors.value = {k: v for k, v in upload_errors.value.items() if k != kind}
-                return
-            data = real.get_files()[0]["file_obj"].read()
-            path = whatif.save_upload(folder, kind, data)
-            chosen = {**files.value, kind: path}
-            try:
-                whatif.scenario(
-                    whatif.OWN_PAIRS if kind == "pairs" else design.value, values.value, chosen
-                )
-                upload_errors.value = {k: v for k, v in upload_errors.value.items() if k != kind}
-                files.value = chosen
-                if kind == "pairs":
-                    design.value = whatif.OWN_PAIRS
-            except ConfigError as error:  # named as uploaded, not by the server's folder
-                message = str(error).replace(f"{folder}{os.sep}", "")
-                upload_errors.value = {**upload_errors.value, kind: message}
-
-        real.observe(received, "file_info")
-        return lambda: real.unobserve(received, "file_info")
-
-    solara.use_effect(connect, [])
+    CsvInput(on_data=lambda data: received(kind, folder, data))
     if kind in upload_errors.value:
         solara.Error(upload_errors.value[kind], classes=["upload-error"])
 
@@ -175,7 +196,7 @@ def AgainstBaseline(latest: Run) -> None:
         solara.Success(line, classes=["comparison"])
     for line in comparison.warnings:
         solara.Warning(line)
-    solara.DataFrame(comparison.table.drop(columns="outcome"))
+    solara.DataFrame(whatif.differences(comparison))
 
 
 @solara.component
@@ -223,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ["SOLARA_APP"] = f"{__name__}:Page"
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")  # nothing goes online
+    # plain http on this machine: solara's session cookie falls back to samesite=lax, as it should
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
     import uvicorn
 
     print(f"tpn-sim-app: http://{args.host}:{args.port}/", flush=True)

@@ -197,6 +197,23 @@ def compared(baseline: Run, latest: Run) -> Comparison:
     return paired({n: r.results.summary for n, r in zip(names, (baseline, latest), strict=True)})
 
 
+def differences(comparison: Comparison) -> pd.DataFrame:
+    """The comparison as a planner reads it: each outcome in the baseline and in this run, and
+    the paired difference with its 95% confidence interval."""
+    table = comparison.table
+    base, latest = (table[table["scenario"] == n] for n in dict.fromkeys(table["scenario"]))
+    spans = latest[["diff", "diff_low", "diff_high"]].to_numpy()
+    return pd.DataFrame(
+        {
+            "outcome": latest["label"].to_numpy(),
+            "baseline": [f"{m:,.2f}" for m in base["mean"]],
+            "this run": [f"{m:,.2f}" for m in latest["mean"]],
+            "difference (95% CI)": [f"{d:+,.2f} ({lo:,.2f} to {hi:,.2f})" for d, lo, hi in spans],
+            "unit": latest["unit"].to_numpy(),
+        }
+    )
+
+
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False).encode()
 
