@@ -133,6 +133,18 @@ def test_a_run_shows_numbers_and_figures_that_change_with_the_design(page) -> No
     print(f"first result {first:.1f} s after pressing Run")  # shown with pytest -s
 
 
+def test_what_is_on_screen_downloads_as_csv_and_png(page, tmp_path) -> None:
+    run(page, 1, "tpn")
+    with page.expect_download() as summary:
+        page.get_by_role("button", name="Summary (CSV)").click()
+    rows = summary.value.path().read_text().splitlines()
+    assert rows[0].startswith("run,seed,") and len(rows) == 1 + 100  # one row per replication
+    with page.expect_download() as network:
+        page.get_by_role("button", name="network (PNG)").click()
+    assert network.value.suggested_filename == "network.png"
+    assert network.value.path().read_bytes().startswith(b"\x89PNG")
+
+
 def test_pin_a_baseline_and_read_the_paired_difference(page) -> None:
     run(page, 1, "tpn")
     page.get_by_role("button", name="Pin as baseline").click()
