@@ -30,6 +30,7 @@ import solara.lab
 
 from sim.config import ConfigError
 from sim.core.run import run_scenario
+from sim.core.scenario import ScenarioConfig
 from sim.interfaces import whatif
 from sim.interfaces.whatif import CONTROLS, DESIGNS, Run
 
@@ -41,7 +42,7 @@ class Cancelled(Exception):
 
 
 @solara.lab.task(prefer_threaded=True)
-def simulate(run_name: str, config: whatif.ScenarioConfig) -> Run:
+def simulate(run_name: str, config: ScenarioConfig) -> Run:
     """Run the scenario in the background; the page stays live, shows progress, can cancel."""
 
     def done(replications: int) -> None:
