@@ -7,6 +7,7 @@ results instead of recomputing them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shlex
@@ -88,8 +89,9 @@ def test_manifest_records_the_run(single_run) -> None:
     assert set(files) == {"panel.parquet", "events.parquet", "ties.parquet", "summary.csv"} | {
         "config.yaml"
     }
-    for name, size in files.items():
-        assert (folder / name).stat().st_size == size, name
+    for name, recorded in files.items():
+        assert (folder / name).stat().st_size == recorded["bytes"], name
+        assert recorded["sha256"] == hashlib.sha256((folder / name).read_bytes()).hexdigest()
 
 
 def test_config_yaml_is_the_resolved_config(single_run) -> None:

@@ -6,6 +6,7 @@ and a manifest whose `overrides` are the job's command-line overrides.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -23,6 +24,7 @@ from sim.results.store import (
     PARTIAL_PREFIX,
     SUPERSEDED,
     TABLES,
+    DamagedRun,
     code_hash,
     config_key,
     is_complete,
@@ -116,8 +118,9 @@ def test_save_writes_every_file_and_lists_their_sizes(tmp_path, store, computed)
     manifest = read_manifest(folder)
     assert manifest == given | {"files": manifest["files"]}  # what we gave, plus `files`
     assert set(manifest["files"]) == TABLE_FILES | {"config.yaml"}
-    for name, size in manifest["files"].items():
-        assert (folder / name).stat().st_size == size > 0, name
+    for name, recorded in manifest["files"].items():
+        assert (folder / name).stat().st_size == recorded["bytes"] > 0, name
+        assert recorded["sha256"] == hashlib.sha256((folder / name).read_bytes()).hexdigest()
     config, results = computed["tpn"]
     assert (folder / "config.yaml").read_text() == config_yaml(config)
     for table in TABLES:
@@ -213,6 +216,52 @@ def test_truncated_or_grown_file_is_not_complete(run_folder, name: str) -> None:
     assert not is_complete(folder, key)
     (folder / name).write_bytes(data)
     assert is_complete(folder, key)
+
+
+def zero_inside(path: Path, length: int = 8192) -> None:
+    """Overwrite `length` bytes in the middle of a file with zeros: same size, other content."""
+    data = bytearray(path.read_bytes())
+    start = max(len(data) // 2 - length // 2, 0)
+    data[start : start + length] = bytes(min(length, len(data) - start))
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("name", sorted(TABLE_FILES | {"config.yaml"}))
+def test_same_size_damage_is_not_complete(run_folder, name: str) -> None:
+    """Sizes alone would pass this file: its sha256 does not."""
+    folder, key = run_folder
+    size = (folder / name).stat().st_size
+    zero_inside(folder / name)
+    assert (folder / name).stat().st_size == size
+    assert not is_complete(folder, key)
+
+
+def test_load_names_a_damaged_run_instead_of_dropping_it(sweep, caplog) -> None:
+    job = sweep / "learning.peer_contact_rate=0.1,network=none"
+    zero_inside(job / "panel.parquet")
+    with caplog.at_level("WARNING", logger="sim.results.store"):
+        summary = load(sweep)
+    assert set(summary["job"]) == {"learning.peer_contact_rate=0.05,network=tpn"}
+    [warning] = caplog.messages
+    assert warning.startswith(f"{job}: panel.parquet no longer match the run's manifest")
+    with pytest.raises(DamagedRun, match=r"network=none: panel\.parquet no longer match"):
+        load(sweep, damaged_runs="raise")
+
+
+def test_a_manifest_cannot_move_files_outside_its_folder(tmp_path, store) -> None:
+    """A crafted manifest naming ../victim.txt is not a complete run: saving over it moves
+    nothing out of the store."""
+    folder = tmp_path / "store" / "run"
+    store(folder)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not the store's")
+    manifest = read_manifest(folder)
+    manifest["files"]["../../victim.txt"] = {"bytes": victim.stat().st_size, "sha256": "0"}
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    assert not is_complete(folder)
+    store(folder)
+    assert victim.read_text() == "not the store's"
+    assert is_complete(folder)
 
 
 @pytest.mark.parametrize("text", ["{}", "[]"], ids=["no-files", "not-an-object"])

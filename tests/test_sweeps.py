@@ -278,3 +278,45 @@ def test_run_killed_while_saving_is_not_complete_and_is_redone(tmp_path, tpn_sim
         "summary.csv",
         "config.yaml",
     }
+
+
+@pytest.mark.slow
+def test_a_damaged_run_is_named_and_recomputed_bit_for_bit(tmp_path, tpn_sim) -> None:
+    """Same-size damage inside a table: the next run says which file, and recomputes it."""
+    args = ["replications=3"]
+    folder = tmp_path / "results" / "runs" / "replications=3"
+    assert tpn_sim(*args, cwd=tmp_path).returncode == 0
+    panel = (folder / "panel.parquet").read_bytes()
+    damaged = bytearray(panel)
+    damaged[len(panel) // 2 : len(panel) // 2 + 4096] = bytes(4096)
+    (folder / "panel.parquet").write_bytes(bytes(damaged))
+    assert not is_complete(folder)
+    again = tpn_sim(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "panel.parquet in " in again.stdout
+    assert "no longer match the run's manifest (damaged or edited): recomputing" in again.stdout
+    assert (folder / "panel.parquet").read_bytes() == panel
+    assert is_complete(folder)
+
+
+@pytest.mark.slow
+def test_three_writers_of_one_folder_at_once_compute_it_once(tmp_path) -> None:
+    """Started together on the same run: one computes while the others wait, then find it
+    complete; none crashes and no temporary folder is left."""
+    procs = [
+        subprocess.Popen(
+            [str(BIN / "tpn-sim"), "replications=20"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    logs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], logs
+    assert sum("running design 'tpn', 20 replications" in log for log in logs) == 1
+    assert sum(": skipped" in log for log in logs) == 2
+    folder = tmp_path / "results" / "runs" / "replications=20"
+    assert is_complete(folder) and len(load(folder)) == 20
+    assert partials(tmp_path) == []

@@ -35,12 +35,16 @@ from sim.core.run import run_scenario
 from sim.core.scenario import ScenarioConfig
 from sim.interfaces.hydra_config import CONFIG_DIR, keep_overridden, one_line, validate
 from sim.results.store import (
+    claimed,
     code_hash,
     config_key,
+    damaged,
     file_digests,
     is_complete,
+    read_manifest,
     read_table,
     save,
+    well_formed,
 )
 from sim.results.tables import describe
 
@@ -146,25 +150,40 @@ def run_job(cfg: DictConfig) -> None:
     config = keep_overridden(OmegaConf.to_object(cfg), overrides)
     folder = Path(HydraConfig.get().runtime.output_dir)
     config_yaml, code, key = run_key(cfg)
-    if is_complete(folder, key):
-        log.info(
-            "complete results for this configuration (key %s) exist in %s: skipped", key, folder
-        )
-    else:
-        log.info(
-            "running design %r, %d replications, root seed %d, overrides %s",
-            config.network.label,
-            config.replications,
-            config.seed,
-            overrides,
-        )
-        started = datetime.now(UTC).isoformat()
-        results = run_scenario(config, progress=True)
-        save(results, folder, config_yaml, provenance(config, key, code, started))
-        log.info("results written to %s", folder)
+    with claimed(folder):  # another process on this folder finishes first; then it is complete
+        if is_complete(folder, key):
+            log.info(
+                "complete results for this configuration (key %s) exist in %s: skipped",
+                key,
+                folder,
+            )
+        else:
+            warn_damaged(folder, key)
+            log.info(
+                "running design %r, %d replications, root seed %d, overrides %s",
+                config.network.label,
+                config.replications,
+                config.seed,
+                overrides,
+            )
+            started = datetime.now(UTC).isoformat()
+            results = run_scenario(config, progress=True)
+            save(results, folder, config_yaml, provenance(config, key, code, started))
+            log.info("results written to %s", folder)
     where = os.path.relpath(folder)
     print(f"{where}: design {config.network.label!r}, {config.replications} replications")
     print(format_summary(read_table(folder, "summary")))
+
+
+def warn_damaged(folder: Path, key: str) -> None:
+    """Say which files of this configuration's finished run no longer match its manifest."""
+    manifest = read_manifest(folder)
+    if well_formed(manifest) and manifest.get("config_key") == key:
+        log.warning(
+            "%s in %s no longer match the run's manifest (damaged or edited): recomputing",
+            ", ".join(damaged(folder, manifest)),
+            folder,
+        )
 
 
 # --- validation before Hydra runs -------------------------------------------------------------

@@ -1,15 +1,19 @@
 """The results store: one folder per run, written atomically, found again by a hash of its config.
 
 A run folder holds `panel.parquet`, `events.parquet`, `ties.parquet`, `summary.csv`,
-`config.yaml` and, written last, `manifest.json`. A folder counts as complete only when its
-manifest exists and every file it lists has the recorded size, so a run killed half-way is never
-mistaken for a finished one, and a re-run recomputes exactly the runs that are not complete.
+`config.yaml` and, written last, `manifest.json` with every file's size and sha256. A folder
+counts as complete only when its manifest exists and every file it lists has the recorded size
+and content, so neither a run killed half-way nor a file damaged since is mistaken for a finished
+run: a re-run recomputes exactly the runs that are not complete, and `load` warns of a damaged
+one by name. One process at a time writes a folder (`claimed`): a second waits, then finds the
+run complete.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -19,11 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from filelock import FileLock
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from sim.results.tables import Results
 
+log = logging.getLogger(__name__)
+
 MANIFEST = "manifest.json"
+LOCK = ".lock"  # held by the process writing the folder
 TABLES = {
     "panel": "panel.parquet",
     "events": "events.parquet",
@@ -84,33 +92,67 @@ def config_key(config_yaml: str, code: str, inputs: dict[str, str] | None = None
 
 def file_digests(paths: list[str]) -> dict[str, str]:
     """sha256 of each existing file: an edited input file must not reuse old results."""
-    return {p: hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths if Path(p).is_file()}
+    return {p: digest(Path(p)) for p in paths if Path(p).is_file()}
 
 
 def read_manifest(folder: Path) -> dict | None:
+    """The folder's manifest, or None where there is none that reads as JSON."""
     try:
         return json.loads((folder / MANIFEST).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (OSError, ValueError):  # missing, unreadable, not text, not JSON
         return None
 
 
-def is_complete(folder: Path, key: str | None = None) -> bool:
-    """Whether the folder holds a finished run (of configuration `key`, if given): a manifest
-    listing every table and the config, each present with its recorded size."""
-    manifest = read_manifest(folder)
-    if not isinstance(manifest, dict) or (key is not None and manifest.get("config_key") != key):
-        return False
-    files = manifest.get("files")
-    if not isinstance(files, dict) or not {*TABLES.values(), "config.yaml"} <= files.keys():
-        return False
-    return all(
-        (folder / name).is_file() and (folder / name).stat().st_size == size
-        for name, size in files.items()
+def digest(path: Path) -> str:
+    """The sha256 of a file's content."""
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def damaged(folder: Path, manifest: dict) -> list[str]:
+    """The files a manifest lists that are missing, or differ from it in size or content."""
+    return [
+        name
+        for name, recorded in manifest["files"].items()
+        if not (folder / name).is_file()
+        or (folder / name).stat().st_size != recorded["bytes"]
+        or digest(folder / name) != recorded["sha256"]
+    ]
+
+
+def well_formed(manifest: object) -> bool:
+    """A manifest naming every table and the config, each with its size and sha256, and no
+    file outside its own folder."""
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    return (
+        isinstance(files, dict)
+        and {*TABLES.values(), "config.yaml"} <= files.keys()
+        and all(Path(name).name == name and not name.startswith(".") for name in files)
+        and all(
+            isinstance(entry, dict) and {"bytes", "sha256"} <= entry.keys()
+            for entry in files.values()
+        )
     )
 
 
+def is_complete(folder: Path, key: str | None = None) -> bool:
+    """Whether the folder holds a finished, undamaged run (of configuration `key`, if given)."""
+    manifest = read_manifest(folder)
+    if not well_formed(manifest) or (key is not None and manifest.get("config_key") != key):
+        return False
+    return not damaged(folder, manifest)
+
+
+def claimed(folder: Path) -> FileLock:
+    """The lock a process holds while it checks, computes and saves the run in `folder`: a
+    second writer of the same folder waits for it, then finds the run complete."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileLock(folder / LOCK)
+
+
 def save(results: Results, folder: Path, config_yaml: str, manifest: dict) -> Path:
-    """Write a run's tables, config and manifest; each file appears whole or not at all.
+    """Write a run's tables, config and manifest; each file appears whole or not at all. Call
+    it holding `claimed(folder)`, so that no other process writes there meanwhile.
 
     A complete run of another configuration (or of other model code) already in the folder is
     moved aside first (`supersede`), never overwritten. The new manifest is renamed into place
@@ -129,7 +171,9 @@ def save(results: Results, folder: Path, config_yaml: str, manifest: dict) -> Pa
         else:
             table.to_parquet(partial / file, index=False)
     (partial / "config.yaml").write_text(config_yaml)
-    files = {p.name: p.stat().st_size for p in sorted(partial.iterdir())}
+    files = {
+        p.name: {"bytes": p.stat().st_size, "sha256": digest(p)} for p in sorted(partial.iterdir())
+    }
     for name in files:
         os.replace(partial / name, folder / name)
     (partial / MANIFEST).write_text(json.dumps(manifest | {"files": files}, indent=2) + "\n")
@@ -151,8 +195,10 @@ def write_csv(table: pd.DataFrame, out: Path) -> None:
 
 def supersede(folder: Path) -> Path:
     """Move a complete run out of its folder, to `<parent>/.superseded/<name>@<config_key>/`,
-    where `runs` and `load` of the parent no longer see it but nothing is lost."""
+    where `runs` and `load` of the parent no longer see it but nothing is lost. Only a
+    complete run's own files move (its manifest is well formed: no name leaves the folder)."""
     manifest = read_manifest(folder)
+    assert well_formed(manifest), f"{folder}: superseding a run that is not complete"
     kept = folder.parent / SUPERSEDED / f"{folder.name}@{manifest['config_key']}"
     kept.mkdir(parents=True, exist_ok=True)
     for name in [*manifest["files"], MANIFEST]:
@@ -193,30 +239,53 @@ def parse_overrides(overrides: list[str]) -> dict[str, object]:
     return {o.key_or_group: o.value() for o in parsed if not o.key_or_group.startswith("hydra")}
 
 
-def runs(path: Path | str) -> Iterator[StoredRun]:
-    """Every complete run at or below `path` (one run folder or a whole sweep), in path order."""
+class DamagedRun(RuntimeError):
+    """A finished run whose files no longer match its manifest."""
+
+
+def runs(path: Path | str, damaged_runs: str = "warn") -> Iterator[StoredRun]:
+    """Every complete run at or below `path` (one run folder or a whole sweep), in path order.
+    A run whose files no longer match its manifest is left out with a warning naming it and
+    its files, or, with `damaged_runs="raise"`, stops with DamagedRun."""
+    if damaged_runs not in ("warn", "raise"):
+        raise ValueError(f"damaged_runs={damaged_runs!r} is invalid: allowed 'warn' or 'raise'")
     path = Path(path)
     folders = (
         [path] if (path / MANIFEST).exists() else sorted(p.parent for p in path.rglob(MANIFEST))
     )
     for folder in folders:
         below = folder.relative_to(path).parts
-        hidden = any(part.startswith((PARTIAL_PREFIX, SUPERSEDED)) for part in below)
-        if not hidden and is_complete(folder):
-            yield StoredRun(folder, read_manifest(folder))
+        if any(part.startswith((PARTIAL_PREFIX, SUPERSEDED)) for part in below):
+            continue
+        manifest = read_manifest(folder)
+        wrong = damaged(folder, manifest) if well_formed(manifest) else [MANIFEST]
+        if not wrong:
+            yield StoredRun(folder, manifest)
+            continue
+        message = (
+            f"{folder}: {', '.join(wrong)} no longer match the run's manifest (damaged or "
+            "edited): left out; running its job again recomputes it"
+        )
+        if damaged_runs == "raise":
+            raise DamagedRun(message)
+        log.warning(message)
 
 
 def load(
-    path: Path | str, table: str = "summary", columns: list[str] | None = None
+    path: Path | str,
+    table: str = "summary",
+    columns: list[str] | None = None,
+    damaged_runs: str = "warn",
 ) -> pd.DataFrame:
     """One tidy table from a run or a whole sweep, with each run's overrides as columns.
 
-    `table` is one of 'summary' (one row per replication), 'panel', 'events' or 'ties'.
+    `table` is one of 'summary' (one row per replication), 'panel', 'events' or 'ties'. A
+    damaged run is left out with a warning, or stops the load with `damaged_runs="raise"`.
     """
     if table not in TABLES:
         raise ValueError(f"table={table!r} is invalid: allowed one of {sorted(TABLES)}")
     frames = []
-    for run in runs(path):
+    for run in runs(path, damaged_runs):
         frame = read_table(run.folder, table, columns)
         for key, value in run.parameters.items():
             frame[key] = value
