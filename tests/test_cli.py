@@ -19,8 +19,10 @@ import pytest
 import yaml
 
 from sim import ScenarioConfig
+from sim.config import ConfigError
 from sim.core.designs.base import DESIGNS
 from sim.core.posterior import SHIPPED
+from sim.interfaces.hydra_config import compose_scenario
 from sim.results.store import code_hash, config_key, file_digests, is_complete, sweep_dirname
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
@@ -248,7 +250,39 @@ BAD_INPUT = [
         ["learning.drift_sd", "-2", "allowed"],
         id="experiment-job",
     ),
+    pytest.param(
+        ["network=../../somewhere/evil"],
+        ["network='../../somewhere/evil' is invalid", "allowed one of", "tpn"],
+        id="option-as-path",
+    ),
+    pytest.param(
+        ["-m", "network=tpn,../x"], ["network='../x' is invalid", "allowed"], id="swept-path"
+    ),
+    pytest.param(
+        ["hydra/launcher=../../x"],
+        ["hydra/launcher='../../x' is invalid", "a plain option name"],
+        id="hydra-option-as-path",
+    ),
+    pytest.param(
+        ["+hydra.callbacks.x._target_=builtins.print"],
+        ["+hydra.callbacks.x._target_=builtins.print is refused", "run code"],
+        id="callback",
+    ),
+    pytest.param(
+        ["--help", "+learning.x._target_=os.getcwd"],
+        ["_target_", "is refused"],
+        id="target-with-help",
+    ),
 ]
+
+
+@pytest.mark.parametrize(
+    "override", ["network=../evil", "population=/etc/x", "+hydra.callbacks.a._target_=print"]
+)
+def test_scripts_get_the_same_refusals(override: str) -> None:
+    """Notebooks and scripts compose through the same check as the command line."""
+    with pytest.raises(ConfigError, match=r"is (invalid|refused)"):
+        compose_scenario([override])
 
 
 @pytest.mark.slow

@@ -33,7 +33,13 @@ from sim.config import ROOT, ConfigError, Sample
 from sim.core.posterior import SHIPPED
 from sim.core.run import run_scenario
 from sim.core.scenario import ScenarioConfig
-from sim.interfaces.hydra_config import CONFIG_DIR, keep_overridden, one_line, validate
+from sim.interfaces.hydra_config import (
+    CONFIG_DIR,
+    check_overrides,
+    keep_overridden,
+    one_line,
+    validate,
+)
 from sim.results.store import (
     claimed,
     code_hash,
@@ -209,10 +215,11 @@ def job_overrides(
 def preflight(argv: list[str]) -> str | None:
     """Validate every job of the command line; the first problem as one line, or None."""
     args = get_args_parser().parse_args(argv)
-    if args.help or args.hydra_help or args.info or args.shell_completion:
-        return None
     job = list(args.overrides)
     try:
+        check_overrides(job)  # even before --help, which Hydra runs with the overrides
+        if args.help or args.hydra_help or args.info or args.shell_completion:
+            return None
         with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
             parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
             parsed = parser.parse_overrides(job)

@@ -12,6 +12,7 @@ import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import fields
+from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
@@ -30,6 +31,8 @@ from sim.core.scenario import ScenarioConfig
 from sim.results.store import sweep_dirname
 
 CONFIG_DIR = str(ROOT / "configs")
+# config groups, whose options are YAML files under configs/<group>/ (and Hydra's own)
+GROUPS = [*sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir()), "hydra"]
 
 
 def register() -> None:
@@ -78,6 +81,7 @@ def compose_scenario(overrides: Sequence[str] = ()) -> ScenarioConfig:
     one-line ConfigError. `overrides` are as on the command line (`["network=hub"]`)."""
     overrides = list(overrides)
     try:
+        check_overrides(overrides)
         with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
             parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
             parsed = parser.parse_overrides(overrides)
@@ -92,6 +96,32 @@ def compose_scenario(overrides: Sequence[str] = ()) -> ScenarioConfig:
             return validate(overrides)
     except (HydraException, OmegaConfBaseException, ValueError) as error:
         raise ConfigError(one_line(error, overrides)) from None
+
+
+def check_overrides(overrides: Sequence[str]) -> None:
+    """Refuse, before anything is composed, what an override must not do: run code (a
+    `_target_` or a Hydra callback names a callable) or read a file outside configs/ (an
+    option named like a path, `network=../../x`). Options are plain names."""
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        key = override.key_or_group.lstrip("+~")
+        if "_target_" in re.split(r"[./]", key) or key.startswith("hydra.callbacks"):
+            raise ConfigError(
+                f"{override.input_line} is refused: allowed no `_target_` and no "
+                "hydra.callbacks on the command line (they would run code)"
+            )
+        folder = Path(CONFIG_DIR) / key if key in GROUPS else None
+        if folder is None and not key.startswith("hydra/"):
+            continue
+        values = (
+            list(override.sweep_string_iterator())
+            if override.is_sweep_override()
+            else [str(override.value())]
+        )
+        for value in values:
+            if not re.fullmatch(r"\w+", value):
+                options = sorted(f.stem for f in folder.glob("*.yaml")) if folder else []
+                allowed = f"one of {options}" if options else "a plain option name"
+                raise ConfigError(f"{key}={value!r} is invalid: allowed {allowed}")
 
 
 def one_line(error: Exception, overrides: list[str]) -> str:
