@@ -268,6 +268,10 @@ BAD_INPUT = [
         ["+hydra.callbacks.x._target_=builtins.print is refused", "run code"],
         id="callback",
     ),
+    pytest.param(["+foo=1"], ["+foo=1 is invalid", "never reads", "foo=value"], id="add-key"),
+    pytest.param(
+        ["++learning.foo=1"], ["++learning.foo=1 is invalid", "never reads"], id="force-add-key"
+    ),
     pytest.param(
         ["--help", "+learning.x._target_=os.getcwd"],
         ["_target_", "is refused"],

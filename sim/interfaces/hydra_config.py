@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import shlex
+import typing
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -98,16 +99,39 @@ def compose_scenario(overrides: Sequence[str] = ()) -> ScenarioConfig:
         raise ConfigError(one_line(error, overrides)) from None
 
 
+def new_entry(key: str) -> bool:
+    """Whether `key` names an entry of a mapping in the configuration (such as a province's
+    `counts`), which `+` may add, rather than a field, which it may not."""
+    node: object = ScenarioConfig
+    *parents, _ = key.split(".")
+    for part in parents:
+        origin = typing.get_origin(node)
+        if origin in (list, dict):
+            node = typing.get_args(node)[-1]  # an index or a mapping's key: on to its values
+        elif is_dataclass(node) and part in {f.name for f in fields(node)}:
+            node = typing.get_type_hints(node)[part]
+        else:
+            return False
+    return typing.get_origin(node) is dict
+
+
 def check_overrides(overrides: Sequence[str]) -> None:
     """Refuse, before anything is composed, what an override must not do: run code (a
-    `_target_` or a Hydra callback names a callable) or read a file outside configs/ (an
-    option named like a path, `network=../../x`). Options are plain names."""
+    `_target_` or a Hydra callback names a callable), read a file outside configs/ (an option
+    named like a path, `network=../../x`: options are plain names), or add a key nothing reads
+    (`+foo=1`, which would pass silently)."""
     for override in OverridesParser.create().parse_overrides(list(overrides)):
         key = override.key_or_group.lstrip("+~")
         if "_target_" in re.split(r"[./]", key) or key.startswith("hydra.callbacks"):
             raise ConfigError(
                 f"{override.input_line} is refused: allowed no `_target_` and no "
                 "hydra.callbacks on the command line (they would run code)"
+            )
+        adds = override.is_add() or override.is_force_add()
+        if adds and key not in GROUPS and not key.startswith("hydra") and not new_entry(key):
+            raise ConfigError(
+                f"{override.input_line} is invalid: `+` adds a key the model never reads; allowed "
+                f"{key}=value for a key the configuration has (tpn-sim --cfg job lists them)"
             )
         folder = Path(CONFIG_DIR) / key if key in GROUPS else None
         if folder is None and not key.startswith("hydra/"):
