@@ -138,6 +138,17 @@ class Validated:
         """Cross-field checks; sections override this. `section` is the dotted key to name."""
 
 
+def revalidate(config: Validated, section: str = "") -> None:
+    """Check a configuration again, section by section: configurations are mutable, and a field
+    set after construction (`config.learning.peer_contact_rate = 50`, or NaN) must stop a run
+    before it starts, with the same one line as at construction."""
+    for f in fields(config):  # type: ignore[arg-type]
+        value = getattr(config, f.name)
+        if isinstance(value, Validated) and not value.nested:  # nested: checked by its owner
+            revalidate(value, value.section)
+    config.validate(section)
+
+
 def check_name(key: str, name: str) -> None:
     """Type and topic names become column names and Hydra keys: lower-case snake_case only."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):

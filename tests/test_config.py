@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import fields, replace
 
 import numpy as np
@@ -423,3 +424,25 @@ def test_duplicate_institution_names_are_a_config_error(default_config):
             replications=1,
         )
         sim.run_scenario(c)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: setattr(c.learning, "peer_contact_rate", 50), "learning.peer_contact_rate=50"),
+        (lambda c: setattr(c.learning, "drift_sd", float("nan")), "learning.drift_sd=nan"),
+        (lambda c: setattr(c, "replications", 0), "replications=0"),
+        (
+            lambda c: setattr(
+                c.population.types["hospital"].topics["accreditation"], "baseline_mean", 500
+            ),
+            "population.types.hospital.topics.accreditation.baseline_mean=500",
+        ),
+    ],
+)
+def test_a_config_changed_after_it_was_built_is_checked_before_a_run(change, message) -> None:
+    """Configurations are mutable: a run checks them again, with the same one line."""
+    config = ScenarioConfig(replications=2)
+    change(config)
+    with pytest.raises(ConfigError, match=rf"^{re.escape(message)} is invalid: allowed"):
+        sim.run_scenario(config)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.config import Collect
+from sim.config import Collect, revalidate
 from sim.core.collect import Collector
 from sim.core.memory import check_memory
 from sim.core.metrics import summarise
@@ -82,7 +82,8 @@ def replicate(
     **reporters: dict[str, Reporter] | None,
 ) -> Results:
     """The replications' tables; a run that cannot fit in memory is refused before it starts
-    (sim.core.memory)."""
+    (sim.core.memory), and so is one changed since it was built into something invalid."""
+    revalidate(config)
     check_memory(config)
     seeds = replication_seeds(config.seed, config.replications)
     quiet = None if progress else True  # None: a bar on terminals only
