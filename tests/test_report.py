@@ -224,6 +224,28 @@ def test_many_scenarios_leave_out_per_scenario_curves_and_their_stale_files(
     assert (out / "cost_vs_gain.png").read_bytes().startswith(PNG_MAGIC)
 
 
+def test_a_report_leaves_other_files_in_its_folder_alone(designs, tmp_path) -> None:
+    """Files a user keeps in the --out folder, even one named like a figure, stay."""
+    import sim.interfaces.report
+
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "heatmap.png").write_bytes(b"my own picture")  # no heatmap in this report
+    sim.interfaces.report.write_report(designs[0], out)
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "heatmap.png").read_bytes() == b"my own picture"
+
+
+@pytest.mark.slow
+def test_an_out_that_is_a_file_is_a_one_line_error(designs, tpn_sim_report, tmp_path) -> None:
+    (tmp_path / "taken").write_text("a file")
+    done = tpn_sim_report(str(designs[0]), "--out", "taken", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("tpn-sim-report: error: ") and done.stderr.count("\n") == 1
+    assert (tmp_path / "taken").read_text() == "a file"
+
+
 @pytest.mark.slow
 def test_report_of_an_incomplete_sweep_says_which_jobs_are_missing(
     tmp_path, tpn_sim, tpn_sim_report

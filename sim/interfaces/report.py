@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -198,6 +199,7 @@ def write_report(folder: Path, out: Path, only: dict[str, object] | None = None)
     if missing:
         log.warning("%s", missing_text(missing, expected))
     out.mkdir(parents=True, exist_ok=True)
+    earlier = linked_figures(out / "report.md")
     title = scenario_title(varying)
     figures, notes = {}, []
     if kpi is not None:
@@ -216,7 +218,7 @@ def write_report(folder: Path, out: Path, only: dict[str, object] | None = None)
     ranking, ranking_figures = ranking_section(summary, varying)
     figures |= ranking_figures
     images = {name: plots.save(fig, out, name)[0] for name, fig in figures.items()}
-    for stale in FIGURES - figures.keys():  # left by an earlier report of other runs
+    for stale in earlier - figures.keys():  # an earlier report's, of other runs: not the user's
         for suffix in (".png", ".svg"):
             (out / f"{stale}{suffix}").unlink(missing_ok=True)
     varied = ", ".join(f"{label(k)} (`{k}`)" for k in varying) or "nothing"
@@ -236,6 +238,13 @@ def write_report(folder: Path, out: Path, only: dict[str, object] | None = None)
     report = out / "report.md"
     report.write_text("\n".join(lines))
     return report
+
+
+def linked_figures(report: Path) -> set[str]:
+    """The figures an earlier report in this folder shows: the only files a new report may
+    remove (other files in the folder are the user's)."""
+    text = report.read_text(errors="replace") if report.is_file() else ""
+    return set(re.findall(r"!\[(\w+)\]\(", text)) & FIGURES
 
 
 class SelectionError(ValueError):
@@ -270,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         only = selection(args.only)
         report = write_report(args.folder, args.out or args.folder / "report", only)
-    except (FileNotFoundError, SelectionError) as error:
+    except (OSError, SelectionError) as error:  # no runs, or an --out that cannot be a folder
         print(f"tpn-sim-report: error: {error}", file=sys.stderr)
         return 2
     print(f"report written to {report}")
