@@ -269,6 +269,10 @@ BAD_INPUT = [
         id="callback",
     ),
     pytest.param(["+foo=1"], ["+foo=1 is invalid", "never reads", "foo=value"], id="add-key"),
+    pytest.param(["seed==1"], ["'seed==1' is invalid", "key=value"], id="syntax"),
+    pytest.param(["network=réseau"], ["'network=réseau' is invalid", "ASCII"], id="non-ascii"),
+    pytest.param(["network=nan"], ["network=nan is invalid", "allowed one of"], id="option-nan"),
+    pytest.param(["-m", "--cfg", "job"], ["--multirun with --cfg is invalid"], id="m-and-cfg"),
     pytest.param(
         ["++learning.foo=1"], ["++learning.foo=1 is invalid", "never reads"], id="force-add-key"
     ),

@@ -218,6 +218,8 @@ def preflight(argv: list[str]) -> str | None:
     job = list(args.overrides)
     try:
         check_overrides(job)  # even before --help, which Hydra runs with the overrides
+        if args.multirun and args.cfg:
+            raise ConfigError("-m/--multirun with --cfg is invalid: allowed one of the two")
         if args.help or args.hydra_help or args.info or args.shell_completion:
             return None
         with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):

@@ -19,6 +19,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException, MissingConfigException
 from hydra.types import RunMode
 from omegaconf import OmegaConf
@@ -32,8 +33,8 @@ from sim.core.scenario import ScenarioConfig
 from sim.results.store import sweep_dirname
 
 CONFIG_DIR = str(ROOT / "configs")
-# config groups, whose options are YAML files under configs/<group>/ (and Hydra's own)
-GROUPS = [*sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir()), "hydra"]
+# the project's config groups, whose options are the YAML files under configs/<group>/
+GROUPS = sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir() and p.name != "hydra")
 
 
 def register() -> None:
@@ -118,33 +119,43 @@ def new_entry(key: str) -> bool:
 def check_overrides(overrides: Sequence[str]) -> None:
     """Refuse, before anything is composed, what an override must not do: run code (a
     `_target_` or a Hydra callback names a callable), read a file outside configs/ (an option
-    named like a path, `network=../../x`: options are plain names), or add a key nothing reads
-    (`+foo=1`, which would pass silently)."""
-    for override in OverridesParser.create().parse_overrides(list(overrides)):
-        key = override.key_or_group.lstrip("+~")
-        if "_target_" in re.split(r"[./]", key) or key.startswith("hydra.callbacks"):
+    named like a path, `network=../../x`: options are plain ASCII names), or add a key nothing
+    reads (`+foo=1`, which would pass silently). Each problem names its override."""
+    parser = OverridesParser.create()
+    for line in overrides:
+        try:
+            [override] = parser.parse_overrides([line])
+        except HydraException:
             raise ConfigError(
-                f"{override.input_line} is refused: allowed no `_target_` and no "
-                "hydra.callbacks on the command line (they would run code)"
-            )
-        adds = override.is_add() or override.is_force_add()
-        if adds and key not in GROUPS and not key.startswith("hydra") and not new_entry(key):
-            raise ConfigError(
-                f"{override.input_line} is invalid: `+` adds a key the model never reads; allowed "
-                f"{key}=value for a key the configuration has (tpn-sim --cfg job lists them)"
-            )
-        folder = Path(CONFIG_DIR) / key if key in GROUPS else None
-        if folder is None and not key.startswith("hydra/"):
-            continue
+                f"{line!r} is invalid: allowed key=value in Hydra's override syntax, with plain "
+                "ASCII names (e.g. network=pairwise, learning.peer_contact_rate=0.1)"
+            ) from None
+        check_override(override)
+
+
+def check_override(override: Override) -> None:
+    key = override.key_or_group.lstrip("+~")
+    if "_target_" in re.split(r"[./]", key) or key.startswith("hydra.callbacks"):
+        raise ConfigError(
+            f"{override.input_line} is refused: allowed no `_target_` and no hydra.callbacks "
+            "on the command line (they would run code)"
+        )
+    adds = override.is_add() or override.is_force_add()
+    if adds and key not in GROUPS and not key.startswith("hydra") and not new_entry(key):
+        raise ConfigError(
+            f"{override.input_line} is invalid: `+` adds a key the model never reads; allowed "
+            f"{key}=value for a key the configuration has (tpn-sim --cfg job lists them)"
+        )
+    if key in GROUPS or key.startswith("hydra/"):
         values = (
             list(override.sweep_string_iterator())
             if override.is_sweep_override()
-            else [str(override.value())]
+            else [override.value()]
         )
         for value in values:
-            if not re.fullmatch(r"\w+", value):
-                options = sorted(f.stem for f in folder.glob("*.yaml")) if folder else []
-                allowed = f"one of {options}" if options else "a plain option name"
+            if not (isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_]+", value)):
+                options = sorted(f.stem for f in (Path(CONFIG_DIR) / key).glob("*.yaml"))
+                allowed = f"one of {options}" if key in GROUPS else "a plain option name"
                 raise ConfigError(f"{key}={value!r} is invalid: allowed {allowed}")
 
 
