@@ -11,11 +11,9 @@ ranking and comparisons read labels from here, so a reader never meets a raw nam
 from __future__ import annotations
 
 import re
-import typing
-from dataclasses import fields, is_dataclass
 
 from sim.core.metrics import OUTCOMES, TOPIC_OUTCOMES, Outcome
-from sim.core.scenario import ScenarioConfig
+from sim.core.scenario import declared
 
 # Keys whose field name alone does not say what they are; other keys are labelled by their name.
 LABELS = {
@@ -54,15 +52,10 @@ def outcome(column: str) -> Outcome | None:
 def parameter_unit(key: str) -> str:
     """The unit `param(...)` records for a dotted configuration key ('' if none), without its
     remarks: 'costs.budget' -> 'USD' (not 'USD (0 = no cap)')."""
-    node: type = ScenarioConfig
-    for part in key.split("."):
-        if not is_dataclass(node):
-            return ""
-        found = {f.name: f for f in fields(node)}.get(part)
-        if found is None:
-            return ""
-        unit = found.metadata.get("unit", "")
-        node = typing.get_type_hints(node)[part]
+    try:
+        unit = declared(key)[1].metadata.get("unit", "")
+    except KeyError:
+        return ""
     unit = re.sub(r"\s*\(.*\)", "", unit)
     return "" if unit in UNITLESS else unit
 

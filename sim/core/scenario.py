@@ -10,8 +10,8 @@ any other.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import Field, dataclass, field, fields, make_dataclass
-from typing import Any, get_type_hints
+from dataclasses import Field, dataclass, field, fields, is_dataclass, make_dataclass
+from typing import Any, get_args, get_origin, get_type_hints
 
 from sim.config import (
     CalibrationConfig,
@@ -121,3 +121,22 @@ class ScenarioConfig(Validated):
                     f"headline_topics contains {topic!r}, not a topic of any type: allowed "
                     f"{sorted(known)}"
                 )
+
+
+def declared(key: str) -> tuple[Any, Field]:
+    """The type of a dotted configuration key and the field declaring it (its `param`
+    metadata: range, unit, source), through sections, lists (an index) and mappings (a name,
+    as in `population.types.hospital.count`). KeyError names an unknown part."""
+    node: Any = ScenarioConfig
+    found: Field | None = None
+    for part in key.split("."):
+        if get_origin(node) in (list, dict):
+            node = get_args(node)[-1]  # an index or a mapping's name: on to the values
+            continue
+        known = {f.name: f for f in fields(node)} if is_dataclass(node) else {}
+        if part not in known:
+            raise KeyError(f"{key}: {part!r} is not a key of the configuration")
+        found, node = known[part], get_type_hints(node)[part]
+    if found is None:
+        raise KeyError(f"{key}: not a key of the configuration")
+    return node, found

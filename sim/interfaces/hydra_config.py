@@ -12,7 +12,7 @@ import re
 import shlex
 import typing
 from collections.abc import Sequence
-from dataclasses import fields, is_dataclass
+from dataclasses import fields
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -29,7 +29,7 @@ from sim.config import ROOT, ConfigError
 from sim.core.memory import check_memory
 from sim.core.model import TwinningModel
 from sim.core.posterior import kept
-from sim.core.scenario import ScenarioConfig
+from sim.core.scenario import ScenarioConfig, declared
 from sim.results.store import sweep_dirname
 
 CONFIG_DIR = str(ROOT / "configs")
@@ -103,17 +103,11 @@ def compose_scenario(overrides: Sequence[str] = ()) -> ScenarioConfig:
 def new_entry(key: str) -> bool:
     """Whether `key` names an entry of a mapping in the configuration (such as a province's
     `counts`), which `+` may add, rather than a field, which it may not."""
-    node: object = ScenarioConfig
-    *parents, _ = key.split(".")
-    for part in parents:
-        origin = typing.get_origin(node)
-        if origin in (list, dict):
-            node = typing.get_args(node)[-1]  # an index or a mapping's key: on to its values
-        elif is_dataclass(node) and part in {f.name for f in fields(node)}:
-            node = typing.get_type_hints(node)[part]
-        else:
-            return False
-    return typing.get_origin(node) is dict
+    parent = key.rpartition(".")[0]
+    try:
+        return typing.get_origin(declared(parent)[0]) is dict
+    except KeyError:
+        return False
 
 
 def check_overrides(overrides: Sequence[str]) -> None:
@@ -134,6 +128,7 @@ def check_overrides(overrides: Sequence[str]) -> None:
 
 
 def check_override(override: Override) -> None:
+    """One parsed override against the rules of `check_overrides`."""
     key = override.key_or_group.lstrip("+~")
     if "_target_" in re.split(r"[./]", key) or key.startswith("hydra.callbacks"):
         raise ConfigError(

@@ -7,8 +7,7 @@ users' uploaded files; and the tables, figures and files of a result.
 from __future__ import annotations
 
 import io
-import typing
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +19,7 @@ from sim.analysis.network_plot import draw_network
 from sim.analysis.outcomes import label, unit
 from sim.config import ConfigError
 from sim.core.metrics import PUBLISHED_ESTIMATES
-from sim.core.scenario import ScenarioConfig
+from sim.core.scenario import ScenarioConfig, declared
 from sim.interfaces.hydra_config import CONFIG_DIR, compose_scenario
 from sim.results import Results, describe
 
@@ -30,17 +29,8 @@ OWN_PAIRS = "from_file"  # the design that reads an uploaded pairs file
 
 
 def declared_range(key: str) -> tuple[float, float]:
-    """The range a key's `param` declaration allows, through the configuration's dataclasses
-    (and the type names of `population.types`)."""
-    node: object = ScenarioConfig
-    parts = key.split(".")
-    while parts:
-        part = parts.pop(0)
-        found = {f.name: f for f in fields(node)}[part]
-        node = typing.get_type_hints(node)[part]
-        if typing.get_origin(node) is dict:  # population.types.<type>: skip the type's name
-            node, parts = typing.get_args(node)[1], parts[1:]
-    return found.metadata["range"]
+    """The range a key's `param` declaration allows."""
+    return declared(key)[1].metadata["range"]
 
 
 @dataclass(frozen=True)
