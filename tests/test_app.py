@@ -9,6 +9,7 @@ from pathlib import Path
 
 import ipyvuetify as v
 import ipywidgets
+import matplotlib.pyplot as plt
 import pytest
 import solara
 from matplotlib.figure import Figure
@@ -113,6 +114,7 @@ def test_a_result_reports_estimator_true_effect_and_cost(two_runs) -> None:
     for fig in (whatif.network_figure(two_runs[0]), whatif.trajectory_figure(two_runs[0])):
         assert isinstance(fig, Figure)
         assert whatif.png_bytes(fig).startswith(b"\x89PNG")
+        assert fig.number not in plt.get_fignums()  # closed: a long-running page keeps none
     legend = whatif.trajectory_figure(two_runs[0]).axes[0].get_legend()
     assert sorted(t.get_text() for t in legend.get_texts()) == ["chosen topics", "other topics"]
 

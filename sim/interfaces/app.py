@@ -173,13 +173,18 @@ def Result(run: Run) -> None:
     solara.DataFrame(table)
     solara.FileDownload(whatif.csv_bytes(run.results.summary), "summary.csv", "Summary (CSV)")
     solara.ToggleButtonsSingle(value=color_by, values=["capacity", "gain"])
-    figures = {
-        "network": whatif.network_figure(run, color_by.value),
-        "trajectories": whatif.trajectory_figure(run),
+    images = {  # drawn once per run (and colouring), as PNG: the figures are closed at once
+        "network": solara.use_memo(
+            lambda: whatif.png_bytes(whatif.network_figure(run, color_by.value)),
+            [run, color_by.value],
+        ),
+        "trajectories": solara.use_memo(
+            lambda: whatif.png_bytes(whatif.trajectory_figure(run)), [run]
+        ),
     }
-    for name, fig in figures.items():
-        solara.FigureMatplotlib(fig, format="png")
-        solara.FileDownload(whatif.png_bytes(fig), f"{name}.png", f"{name} (PNG)")
+    for name, png in images.items():
+        solara.Image(png)
+        solara.FileDownload(png, f"{name}.png", f"{name} (PNG)")
 
 
 @solara.component

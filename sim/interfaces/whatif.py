@@ -10,6 +10,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -209,6 +210,8 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG, and closed: a server drawing figures all day must not keep them."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120)
+    plt.close(fig)
     return buffer.getvalue()
