@@ -65,7 +65,7 @@ def test_settings_become_the_scenario_the_command_line_would_run() -> None:
     assert (config.costs.budget, config.kickoff.max_mentees) == (150_000, 2)
     with pytest.raises(ConfigError, match="allowed one of"):
         whatif.scenario("no such design", values, {})
-    with pytest.raises(ConfigError, match="not a setting of this page"):
+    with pytest.raises(ConfigError, match=r"^seed is not a setting of this page: allowed \['costs"):
         whatif.scenario("tpn", values | {"seed": 3}, {})
 
 

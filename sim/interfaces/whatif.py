@@ -36,8 +36,9 @@ def declared_range(key: str) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Control:
-    """A number a planner sets: a configuration key, offered between `low` and `high` (inside
-    what the key's declaration allows, which a test checks) in steps of `step`."""
+    """A number a planner sets: a configuration key, offered between `low` and `high` in steps
+    of `step`; a control reaching beyond what the key's declaration allows is refused when
+    built, so the page never offers a value the model would reject."""
 
     key: str
     label: str
@@ -119,7 +120,8 @@ def scenario(design: str, values: dict[str, object], files: dict[str, Path]) -> 
     (users' files included, row by row): any problem is a one-line ConfigError."""
     unknown = sorted(set(values) - {c.key for c in CONTROLS})
     if unknown:
-        raise ConfigError(f"{unknown[0]} is not a setting of this page: allowed {sorted(values)}")
+        allowed = sorted(c.key for c in CONTROLS)
+        raise ConfigError(f"{unknown[0]} is not a setting of this page: allowed {allowed}")
     return compose_scenario(overrides(design, values, files))
 
 
