@@ -64,10 +64,10 @@ def sources(paths: Iterable[str] = MODEL_SOURCES) -> list[Path]:
 
 def code_hash() -> str:
     """Fingerprint of the model's source, so changed model code never reuses old results."""
-    digest = hashlib.sha256()
+    fingerprint = hashlib.sha256()
     for source in sources():
-        digest.update(source.read_bytes())
-    return digest.hexdigest()[:16]
+        fingerprint.update(source.read_bytes())
+    return fingerprint.hexdigest()[:16]
 
 
 def sweep_dirname(task: Iterable[str], limit: int = SWEEP_NAME_LIMIT) -> str:
