@@ -76,11 +76,10 @@ def package_version(name: str) -> str | None:
 
 def git_state() -> dict[str, object]:
     """The source commit, if the package runs from a git checkout."""
-    repo = ROOT
 
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
+            done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
         except OSError:
             return None
         return done.stdout.strip() if done.returncode == 0 else None
