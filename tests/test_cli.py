@@ -336,3 +336,21 @@ def test_glob_sweep_of_a_group_runs(tmp_path, tpn_sim) -> None:
     (sweep,) = (tmp_path / "results" / "sweeps").iterdir()
     assert sweep.name == sweep_dirname(["network=glob(t*)", "replications=1"])
     assert is_complete(sweep / "network=tpn,replications=1")
+
+
+def test_a_run_folder_name_is_capped_and_stays_distinct() -> None:
+    from sim.interfaces.hydra_config import run_dirname
+
+    assert run_dirname("network=hub,replications=200") == "network=hub,replications=200"
+    assert run_dirname("network=a/b") == "network=a_b" and run_dirname("") == "default"
+    long = [run_dirname(f"headline_topics=[{','.join(['accreditation'] * n)}]") for n in (30, 31)]
+    assert all(len(name) == 120 for name in long) and long[0] != long[1]
+
+
+@pytest.mark.slow
+def test_overrides_too_long_for_a_file_name_still_run(tmp_path, tpn_sim) -> None:
+    topics = ",".join(["accreditation"] * 30)  # some 450 characters of overrides
+    done = tpn_sim(f"headline_topics=[{topics}]", "replications=1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    [folder] = (tmp_path / "results" / "runs").iterdir()
+    assert len(folder.name) == 120 and is_complete(folder)

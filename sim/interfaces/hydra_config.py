@@ -30,7 +30,7 @@ from sim.core.memory import check_memory
 from sim.core.model import TwinningModel
 from sim.core.posterior import kept
 from sim.core.scenario import ScenarioConfig, declared
-from sim.results.store import sweep_dirname
+from sim.results.store import capped, sweep_dirname
 
 CONFIG_DIR = str(ROOT / "configs")
 # the project's config groups, whose options are the YAML files under configs/<group>/
@@ -49,8 +49,10 @@ def register() -> None:
 
 
 def run_dirname(override_dirname: str) -> str:
-    """Folder name of a run: its overrides (so a re-run lands in the same place), or 'default'."""
-    return override_dirname.replace("/", "_") or "default"
+    """Folder name of a run: its overrides (so a re-run lands in the same place), or 'default';
+    a hash stands in for the end of overrides too long for a file name."""
+    name = override_dirname.replace("/", "_") or "default"
+    return capped(name, name)
 
 
 def required(key: str, example: str) -> str:

@@ -77,10 +77,15 @@ def sweep_dirname(task: Iterable[str], limit: int = SWEEP_NAME_LIMIT) -> str:
     unsafe in a path are replaced, and then, or when the name is too long, a hash of the
     overrides is appended, so that two sweeps still never map to one name."""
     raw = "+".join(sorted(task)) or "default"
-    safe = re.sub(r"[^A-Za-z0-9_.,=+-]", "_", raw)
-    if safe == raw and len(safe) <= limit:
-        return safe
-    return f"{safe[: limit - 9]}-{hashlib.sha256(raw.encode()).hexdigest()[:8]}"
+    return capped(re.sub(r"[^A-Za-z0-9_.,=+-]", "_", raw), raw, limit)
+
+
+def capped(name: str, raw: str, limit: int = SWEEP_NAME_LIMIT) -> str:
+    """`name` (made from `raw`) as a folder name: itself if unchanged and short enough, else
+    its start and a hash of `raw`, so that two names never meet and none exceeds `limit`."""
+    if name == raw and len(name) <= limit:
+        return name
+    return f"{name[: limit - 9]}-{hashlib.sha256(raw.encode()).hexdigest()[:8]}"
 
 
 def config_key(config_yaml: str, code: str, inputs: dict[str, str] | None = None) -> str:
