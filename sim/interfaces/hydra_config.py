@@ -19,7 +19,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override
+from hydra.core.override_parser.types import Glob, Override
 from hydra.errors import HydraException, MissingConfigException
 from hydra.types import RunMode
 from omegaconf import OmegaConf
@@ -143,8 +143,8 @@ def check_override(override: Override) -> None:
             f"{override.input_line} is invalid: `+` adds a key the model never reads; allowed "
             f"{key}=value for a key the configuration has (tpn-sim --cfg job lists them)"
         )
-    if key in GROUPS or key.startswith("hydra/"):
-        values = (
+    if (key in GROUPS or key.startswith("hydra/")) and not isinstance(override.value(), Glob):
+        values = (  # (a glob only picks among the options there are)
             list(override.sweep_string_iterator())
             if override.is_sweep_override()
             else [override.value()]
