@@ -29,6 +29,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
+from sim.analysis import sensitivity
 from sim.config import ROOT, ConfigError, Sample
 from sim.core.posterior import SHIPPED
 from sim.core.run import run_scenario
@@ -41,6 +42,7 @@ from sim.interfaces.hydra_config import (
     validate,
 )
 from sim.results.store import (
+    MODEL_SOURCES,
     claimed,
     code_hash,
     config_key,
@@ -141,10 +143,11 @@ def input_paths(config: DictConfig | ScenarioConfig) -> list[str]:
 
 
 def run_key(cfg: DictConfig) -> tuple[str, str, str]:
-    """A job's resolved config as YAML, the model-code fingerprint, and the store key of both
-    and of the content of the files the config names."""
+    """A job's resolved config as YAML, the code fingerprint (the model's, and a study's
+    sampling for a study job), and the store key of both and of the content of the files the
+    config names."""
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True, sort_keys=True)
-    code = code_hash()
+    code = code_hash(sensitivity.SOURCES if is_study(cfg) else MODEL_SOURCES)
     return config_yaml, code, config_key(config_yaml, code, file_digests(input_paths(cfg)))
 
 
@@ -172,12 +175,25 @@ def run_job(cfg: DictConfig) -> None:
                 overrides,
             )
             started = datetime.now(UTC).isoformat()
-            results = run_scenario(config, progress=True)
+            if is_study(cfg):
+                results = sensitivity.run_chunk(config)
+            else:
+                results = run_scenario(config, progress=True)
             save(results, folder, config_yaml, provenance(config, key, code, started))
             log.info("results written to %s", folder)
     where = os.path.relpath(folder)
     print(f"{where}: design {config.network.label!r}, {config.replications} replications")
-    print(format_summary(read_table(folder, "summary")))
+    summary = read_table(folder, "summary")
+    if is_study(cfg):
+        study = config.sensitivity
+        print(f"{study.method} study, chunk {study.chunk}: {summary['point'].nunique()} points")
+    else:
+        print(format_summary(summary))
+
+
+def is_study(cfg: DictConfig) -> bool:
+    """Whether a job runs a chunk of a sensitivity study rather than one scenario."""
+    return cfg.sensitivity.method != sensitivity.Method.none
 
 
 def warn_damaged(folder: Path, key: str) -> None:

@@ -25,6 +25,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from sim.analysis.sensitivity import JobConfig
 from sim.config import ROOT, ConfigError
 from sim.core.memory import check_memory
 from sim.core.model import TwinningModel
@@ -38,9 +39,9 @@ GROUPS = sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir() and p.n
 
 
 def register() -> None:
-    """Store the typed schema (`scenario_schema`, which configs/config.yaml extends) and the
-    resolvers the YAML files use."""
-    ConfigStore.instance().store(name="scenario_schema", node=ScenarioConfig)
+    """Store the typed schema (`scenario_schema`, which configs/config.yaml extends: a scenario
+    and, for a study, its `sensitivity` section) and the resolvers the YAML files use."""
+    ConfigStore.instance().store(name="scenario_schema", node=JobConfig)
     OmegaConf.register_new_resolver("tpn.dirname", run_dirname, replace=True)
     # Cached: Hydra copies the sweep's resolver cache into every job, so each job gets the
     # folder named from the sweep's overrides, not from its own (hydra.overrides.task differs).

@@ -62,10 +62,11 @@ def sources(paths: Iterable[str] = MODEL_SOURCES) -> list[Path]:
     ]
 
 
-def code_hash() -> str:
-    """Fingerprint of the model's source, so changed model code never reuses old results."""
+def code_hash(paths: Iterable[str] = MODEL_SOURCES) -> str:
+    """Fingerprint of the model's source (and of any other `paths` that decide a job's tables),
+    so changed code never reuses old results."""
     fingerprint = hashlib.sha256()
-    for source in sources():
+    for source in sources(paths):
         fingerprint.update(source.read_bytes())
     return fingerprint.hexdigest()[:16]
 
