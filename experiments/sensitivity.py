@@ -26,6 +26,7 @@ from sim.analysis.sensitivity import (
     OUTPUTS,
     PEERS,
     JobConfig,
+    directions,
     factors,
     figure,
     indices,
@@ -93,12 +94,19 @@ def main(argv: list[str] | None = None) -> int:
     summary = pd.concat([read_table(path, "summary") for path in done.values()])
     space = factors(study.scenario(), study.sensitivity)
     points = sample(study.sensitivity, space, study.seed)
-    table = indices(study.sensitivity, space, points, outputs(summary), study.seed)
+    means = outputs(summary)
+    table = indices(study.sensitivity, space, points, means, study.seed)
     out = folder / "analysis"
     out.mkdir(exist_ok=True)
     table.to_csv(out / "indices.csv", index=False)
-    order = ranked(table)
-    (out / "indices.md").write_text(markdown(order.assign(output=order["output"].map(OUTPUTS))))
+    order = ranked(table, directions(space, points, means))
+    ranges = pd.DataFrame([vars(f) for f in space]).drop(columns="integer")
+    (out / "indices.md").write_text(
+        f"# Sensitivity: {study.sensitivity.method}, {len(points)} points x "
+        f"{study.replications} replications per design\n\n"
+        f"{markdown(order.assign(output=order['output'].map(OUTPUTS)))}\n\n"
+        f"## Factors\n\n{markdown(ranges)}\n"
+    )
     plots.save(figure(table), out, "indices")
     print(markdown(order))
     print(f"written to {out}")

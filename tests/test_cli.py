@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from sim import ScenarioConfig
+from sim.analysis.sensitivity import JobConfig
 from sim.config import ConfigError
 from sim.core.designs.base import DESIGNS
 from sim.core.posterior import SHIPPED
@@ -99,7 +100,7 @@ def test_manifest_records_the_run(single_run) -> None:
 def test_config_yaml_is_the_resolved_config(single_run) -> None:
     _, folder, _ = single_run
     written = yaml.safe_load((folder / "config.yaml").read_text())
-    assert written == asdict(ScenarioConfig(replications=2))
+    assert written == asdict(JobConfig(replications=2))
 
 
 def test_summary_has_one_row_per_replication(single_run) -> None:

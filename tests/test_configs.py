@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 import yaml
 from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 import sim.interfaces.hydra_config  # noqa: F401  (registers the schema and the resolvers)
 from sim import ScenarioConfig
+from sim.analysis.sensitivity import JobConfig
 from sim.config import tpn_events
 from sim.core.designs.base import DESIGNS
 
@@ -141,8 +143,9 @@ def test_network_option_selects_the_design_of_its_name(hydra_compose, name: str)
 def test_default_config_equals_the_python_defaults(hydra_compose) -> None:
     """configs/ and the declared defaults must not drift apart (schedule events included)."""
     config = OmegaConf.to_object(hydra_compose())
-    assert config == ScenarioConfig()
-    assert asdict(config) == asdict(ScenarioConfig())
+    assert config == JobConfig()  # the scenario, and no sensitivity study
+    assert asdict(config) == asdict(JobConfig())
+    assert config.scenario() == ScenarioConfig()
     assert [asdict(e) for e in config.schedule.events] == [asdict(e) for e in tpn_events()]
 
 
@@ -156,11 +159,12 @@ def test_experiment_writes_to_its_own_folder(hydra_compose, name: str) -> None:
         return
     params = dict(cfg.hydra.sweeper.params or {})
     assert params, f"experiment {name} sweeps nothing"
-    assert cfg.hydra.sweep.dir == f"results/{name}"
+    assert f"{cfg.hydra.sweep.dir}/".startswith(f"results/{name}/")
     # every value it sweeps composes into a valid scenario too
     for key, values in params.items():
-        for value in str(values).split(","):
-            job = hydra_compose(f"+experiment={name}", f"{key}={value.strip()}")
+        [swept] = OverridesParser.create().parse_overrides([f"{key}={values}"])
+        for value in swept.sweep_string_iterator():
+            job = hydra_compose(f"+experiment={name}", f"{key}={value}")
             assert isinstance(OmegaConf.to_object(job), ScenarioConfig), (key, value)
 
 

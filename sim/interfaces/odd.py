@@ -20,6 +20,7 @@ from dataclasses import Field, fields
 
 from sim import config
 from sim.analysis.calibration import PRIORS
+from sim.analysis.sensitivity import SensitivityConfig
 from sim.config import ROOT, InstitutionType, TopicSpec, Validated, is_integer, representative
 from sim.core.designs.base import DESIGNS
 from sim.core.scenario import NetworkConfig, ScenarioConfig
@@ -52,7 +53,7 @@ def sections() -> list[type[Validated]]:
     NetworkConfig's)."""
     classes = [c for c in vars(config).values() if isinstance(c, type)]
     own = [c for c in classes if issubclass(c, Validated) and c is not Validated]
-    return [*own, NetworkConfig, ScenarioConfig]
+    return [*own, NetworkConfig, SensitivityConfig, ScenarioConfig]
 
 
 def declared_by() -> dict[str, str]:

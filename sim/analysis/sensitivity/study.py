@@ -1,4 +1,4 @@
-"""Which uncertain assumptions decide whether peers beat outside experts: global sensitivity.
+"""A sensitivity study's design: its settings, factors and sample, and the jobs that run it.
 
 A study (`SensitivityConfig`) names its factors: calibrated parameters, which vary over the
 central 95% of their posterior marginal, and assumptions, which vary over a range the study
@@ -10,22 +10,19 @@ every point (common random numbers), so that the points differ by their factors 
 The points are dealt to `chunks` jobs (point p to chunk p mod chunks): a sweep over
 `sensitivity.chunk` and `network` is an ordinary Hydra sweep, which any launcher runs and which
 resumes at the first incomplete job. Each job's summary carries its points' index and factor
-values; `indices` turns the jobs' summaries into first-order and total indices.
+values; sim.analysis.sensitivity.indices turns them into indices. This module decides what a
+job computes, so a job's store key covers it (SOURCES); the analysis can change freely.
 """
 
 from __future__ import annotations
 
-import math
+import re
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
-from matplotlib.figure import Figure
-from SALib.analyze import morris as morris_analysis
-from SALib.analyze import sobol as sobol_analysis
 from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
@@ -37,19 +34,8 @@ from sim.results.store import MODEL_SOURCES
 from sim.results.tables import Results
 
 PEERS, EXPERTS = "tpn", "external_expert"
-# What each point reports, as means over its replications (columns of sim.core.metrics).
-OUTPUTS = {
-    "accreditation_estimate": "article's estimator, accreditation (TPN)",
-    "cbhi_coverage_estimate": "article's estimator, CBHI coverage (TPN)",
-    "mean_effect": "true programme effect (TPN)",
-    "peers_minus_experts": "TPN minus external experts, true effect at equal budget",
-    "bottom_quartile_gain": "gain of the bottom quartile (TPN)",
-    "cost_per_point": "cost per point gained (TPN)",
-}
-CONFIDENCE = 0.95
-RESAMPLES = 1000  # bootstrap resamples of SALib's confidence intervals
 # A study job's tables depend on its sampling too: its store key covers this module.
-SOURCES = [*MODEL_SOURCES, "analysis/sensitivity.py"]
+SOURCES = [*MODEL_SOURCES, "analysis/sensitivity/study.py"]
 
 
 class Method(StrEnum):
@@ -200,7 +186,7 @@ class Factor:
 
 def factors(config: ScenarioConfig, study: SensitivityConfig) -> list[Factor]:
     """The study's factors with their ranges, each checked against the key's declared range."""
-    space = []
+    bounds = {key: tuple(map(float, b)) for key, b in study.assumed.items()}
     if study.calibrated:
         posterior = read_posterior(config.calibration.posterior)
         unknown = sorted(set(study.calibrated) - set(posterior.keys))
@@ -210,41 +196,31 @@ def factors(config: ScenarioConfig, study: SensitivityConfig) -> list[Factor]:
                 f"{posterior.keys}"
             )
         ranges = posterior.quantiles([0.025, 0.975])
-        space += [
-            Factor(key, *ranges.loc[key], integer=False, source="posterior 95%")
-            for key in study.calibrated
-        ]
-    space += [
-        Factor(key, *map(float, b), is_int(key), "assumption") for key, b in study.assumed.items()
-    ]
-    for f in space:
-        low, high = declared_range(f.key)
-        if not low <= f.low < f.high <= high:
+        bounds = {key: tuple(ranges.loc[key]) for key in study.calibrated} | bounds
+    space = []
+    for key, (low, high) in bounds.items():
+        kind, declared_low, declared_high = declaration(key)
+        if not declared_low <= low < high <= declared_high:
             raise ConfigError(
-                f"sensitivity factor {f.key}=[{f.low:g}, {f.high:g}] is invalid: allowed inside "
-                f"its declared range [{low:g}, {high:g}]"
+                f"sensitivity factor {key}=[{low:g}, {high:g}] is invalid: allowed inside its "
+                f"declared range [{declared_low:g}, {declared_high:g}]"
             )
+        source = "assumption" if key in study.assumed else "posterior 95%"
+        space.append(Factor(key, low, high, kind is int, source))
     return space
 
 
-def is_int(key: str) -> bool:
-    return declared_type(key) is int
-
-
-def declared_type(key: str) -> type:
+def declaration(key: str) -> tuple[type, float, float]:
+    """A numeric key's type and declared range; `topic.<name>.<field>` (a posterior's key) is
+    the topic's field in every type that has it."""
+    path = re.sub(r"^topic\.", "population.types.any.topics.", key)
     try:
-        return declared(key)[0]
+        kind, found = declared(path)
     except KeyError as error:
         raise ConfigError(f"sensitivity factor {error.args[0]}: allowed a numeric key") from None
-
-
-def declared_range(key: str) -> tuple[float, float]:
-    """A factor's declared range; a topic's own keys (`topic.<name>.<field>`) are not factors."""
-    declared_type(key)
-    found = declared(key)[1]
     if "range" not in found.metadata:
         raise ConfigError(f"sensitivity factor {key} is invalid: allowed a numeric key")
-    return found.metadata["range"]
+    return kind, *found.metadata["range"]
 
 
 def problem(space: list[Factor]) -> dict:
@@ -294,122 +270,3 @@ def point_count(study: SensitivityConfig, factor_count: int) -> int:
     """How many points the study's sample holds (SALib's Saltelli and Morris designs)."""
     per_sample = factor_count + (2 if study.method == Method.sobol else 1)
     return study.samples * per_sample
-
-
-def outputs(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per point (rows, in point order): each of OUTPUTS, as the mean over its replications;
-    the difference of designs is taken seed by seed first. Undefined values (a topic nobody
-    chose in a replication) are left out of a mean, and a point with none defined is refused."""
-    by_design = {
-        d: s.set_index(["point", "seed"]).sort_index() for d, s in summary.groupby("design")
-    }
-    missing = {PEERS, EXPERTS} - by_design.keys()
-    if missing:
-        raise ConfigError(
-            f"the study's runs lack design(s) {sorted(missing)}: allowed a sweep over "
-            f"network={PEERS},{EXPERTS}"
-        )
-    peers, experts = by_design[PEERS], by_design[EXPERTS]
-    if not peers.index.equals(experts.index):
-        raise ConfigError("the two designs' runs differ in points or seeds: run both in full")
-    table = peers[[k for k in OUTPUTS if k in peers]].assign(
-        peers_minus_experts=peers["mean_effect"] - experts["mean_effect"]
-    )
-    means = table.groupby(level="point").mean()[list(OUTPUTS)]
-    undefined = means.columns[means.isna().any()].tolist()
-    if undefined:
-        point = int(means.index[means[undefined[0]].isna()][0])
-        raise ConfigError(
-            f"{undefined[0]} is undefined in every replication of point {point}: allowed "
-            "outputs defined at every point (raise replications, or leave the output out)"
-        )
-    return means
-
-
-def indices(
-    study: SensitivityConfig,
-    space: list[Factor],
-    points: np.ndarray,
-    means: pd.DataFrame,
-    seed: int,
-) -> pd.DataFrame:
-    """Tidy indices: one row per output, factor and index, with its 95% confidence interval
-    (SALib's bootstrap). Sobol: `S1` (first order) and `ST` (total); Morris: `mu_star` (mean
-    absolute elementary effect, in the output's unit) and `sigma` (its spread: interactions)."""
-    if len(means) != len(points) or not (means.index == np.arange(len(points))).all():
-        raise ConfigError(
-            f"the study's runs hold {len(means)} of its {len(points)} points: allowed a complete "
-            "study (run the sweep again to finish it)"
-        )
-    rows = []
-    spec = problem(space)
-    for output in OUTPUTS:
-        y = means[output].to_numpy(float)
-        if study.method == Method.sobol:
-            found = sobol_analysis.analyze(
-                spec,
-                y,
-                calc_second_order=False,
-                num_resamples=RESAMPLES,
-                conf_level=CONFIDENCE,
-                seed=seed,
-            )
-            pairs = {"S1": ("S1", "S1_conf"), "ST": ("ST", "ST_conf")}
-        else:
-            found = morris_analysis.analyze(
-                spec,
-                points,
-                y,
-                num_resamples=RESAMPLES,
-                conf_level=CONFIDENCE,
-                num_levels=study.levels,
-                seed=seed,
-            )
-            pairs = {"mu_star": ("mu_star", "mu_star_conf"), "sigma": ("sigma", None)}
-        for index, (value, conf) in pairs.items():
-            for i, f in enumerate(space):
-                half = found[conf][i] if conf else math.nan
-                rows.append(
-                    {
-                        "output": output,
-                        "factor": f.key,
-                        "index": index,
-                        "value": float(found[value][i]),
-                        "ci_low": float(found[value][i] - half),
-                        "ci_high": float(found[value][i] + half),
-                    }
-                )
-    return pd.DataFrame(rows)
-
-
-def ranked(table: pd.DataFrame) -> pd.DataFrame:
-    """Per output, the factors from most to least influential (total index, or mu_star)."""
-    lead = "ST" if "ST" in set(table["index"]) else "mu_star"
-    order = table[table["index"] == lead].sort_values(["output", "value"], ascending=[True, False])
-    return order[["output", "factor", "value", "ci_low", "ci_high"]].rename(columns={"value": lead})
-
-
-def figure(table: pd.DataFrame) -> Figure:
-    """One panel per output: each factor's indices with their 95% intervals."""
-    grid = sns.catplot(
-        table,
-        kind="bar",
-        x="value",
-        y="factor",
-        hue="index",
-        col="output",
-        col_wrap=3,
-        errorbar=None,
-        height=3.6,
-        aspect=1.0,
-        sharex=False,
-    )
-    for output, ax in grid.axes_dict.items():
-        shown = table[table["output"] == output]
-        for bar, (_, row) in zip(ax.patches, shown.iterrows(), strict=False):
-            y = bar.get_y() + bar.get_height() / 2
-            ax.plot([row["ci_low"], row["ci_high"]], [y, y], color="black", lw=1)
-        ax.set_title(OUTPUTS[output], fontsize="small")
-        ax.set(xlabel="index (95% interval)", ylabel="")
-    grid.figure.suptitle("Which assumptions decide the outcomes", y=1.02)
-    return grid.figure
