@@ -19,7 +19,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim.config import ROOT
 from sim.results.store import is_complete, sweep_dirname
+from tests.test_sensitivity import TINY
 
 pytestmark = pytest.mark.slurm
 
@@ -102,12 +104,17 @@ def logs(jobs: dict[str, Path]) -> str:
     return "\n".join(parts)
 
 
-def test_sweep_runs_as_slurm_job_array_with_serial_results(tmp_path: Path) -> None:
+def require_cluster() -> None:
+    """Skip without a cluster, unless CI started one: then its absence is a failure."""
     problem = cluster_problem()
     if problem and os.environ.get("TPN_REQUIRE_SLURM"):
-        pytest.fail(problem)  # CI started a cluster: its absence is a failure, not a skip
+        pytest.fail(problem)
     if problem:
         pytest.skip(problem)
+
+
+def test_sweep_runs_as_slurm_job_array_with_serial_results(tmp_path: Path) -> None:
+    require_cluster()
 
     cluster_dir = tmp_path / "slurm"
     serial_dir = tmp_path / "serial"
@@ -155,3 +162,24 @@ def test_sweep_runs_as_slurm_job_array_with_serial_results(tmp_path: Path) -> No
         expected = pd.read_csv(serial_sweep / name / "summary.csv")
         actual = pd.read_csv(sweeps / name / "summary.csv")
         pd.testing.assert_frame_equal(actual, expected, obj=f"{name}/summary.csv")
+
+
+def test_sensitivity_study_runs_on_slurm_with_serial_indices(tmp_path: Path) -> None:
+    """experiments/sensitivity.py hands its jobs to the SLURM launcher like any sweep."""
+    require_cluster()
+    indices = {}
+    for launcher, extra in (("slurm", SLURM), ("serial", [])):
+        folder = tmp_path / launcher
+        command = [sys.executable, str(ROOT / "experiments/sensitivity.py"), *TINY, *extra]
+        done = subprocess.run(
+            [*command, f"hydra.sweep.dir={folder}"],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+        )
+        jobs = submitit_jobs(folder)
+        assert done.returncode == 0, f"{launcher}: {done.stderr[-3000:]}\n{logs(jobs)}"
+        assert len(jobs) == (4 if launcher == "slurm" else 0), sorted(jobs)
+        indices[launcher] = pd.read_csv(folder / "analysis/indices.csv")
+    pd.testing.assert_frame_equal(indices["slurm"], indices["serial"])

@@ -4,7 +4,9 @@ directions, and a figure: which assumptions decide the outcomes, and which way."
 from __future__ import annotations
 
 import math
+import textwrap
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -13,6 +15,7 @@ from SALib.analyze import morris as morris_analysis
 from SALib.analyze import sobol as sobol_analysis
 from scipy.stats import spearmanr
 
+from sim.analysis.plots import OUTSIDE
 from sim.analysis.sensitivity.study import (
     EXPERTS,
     PEERS,
@@ -145,26 +148,35 @@ def ranked(table: pd.DataFrame, signs: pd.DataFrame) -> pd.DataFrame:
 
 
 def figure(table: pd.DataFrame) -> Figure:
-    """One panel per output: each factor's indices with their 95% intervals."""
-    grid = sns.catplot(
-        table,
-        kind="bar",
-        x="value",
-        y="factor",
-        hue="index",
-        col="output",
-        col_wrap=3,
-        errorbar=None,
-        height=3.6,
-        aspect=1.0,
-        sharex=False,
-    )
-    for output, ax in grid.axes_dict.items():
-        shown = table[table["output"] == output]
-        for bar, (_, row) in zip(ax.patches, shown.iterrows(), strict=False):
-            y = bar.get_y() + bar.get_height() / 2
-            ax.plot([row["ci_low"], row["ci_high"]], [y, y], color="black", lw=1)
-        ax.set_title(OUTPUTS[output], fontsize="small")
-        ax.set(xlabel="index (95% interval)", ylabel="")
-    grid.figure.suptitle("Which assumptions decide the outcomes", y=1.02)
-    return grid.figure
+    """One panel per output: each factor's indices as bars with their 95% intervals."""
+    outputs_shown = list(dict.fromkeys(table["output"]))
+    kinds = list(dict.fromkeys(table["index"]))
+    names = list(dict.fromkeys(table["factor"]))
+    rows = -(-len(outputs_shown) // 3)
+    fig, axes = plt.subplots(rows, 3, figsize=(14, 4.6 * rows), sharey=True, squeeze=False)
+    height = 0.8 / len(kinds)
+    for ax, output in zip(axes.flat, outputs_shown, strict=False):
+        for k, (kind, color) in enumerate(zip(kinds, sns.color_palette(), strict=False)):
+            shown = table[(table["output"] == output) & (table["index"] == kind)]
+            shown = shown.set_index("factor").loc[names]
+            errors = [shown["value"] - shown["ci_low"], shown["ci_high"] - shown["value"]]
+            offset = (k - (len(kinds) - 1) / 2) * height
+            ax.barh(
+                np.arange(len(names)) + offset,
+                shown["value"],
+                height,
+                xerr=np.nan_to_num(errors),
+                color=color,
+                label=kind,
+                error_kw={"lw": 1},
+            )
+        ax.set_yticks(np.arange(len(names)), names)
+        ax.set_title(textwrap.fill(OUTPUTS[output], 34), fontsize="medium")
+        ax.set_xlabel("Sobol index" if "ST" in kinds else "elementary effect (output's unit)")
+    axes[0, 0].invert_yaxis()
+    for ax in axes.flat[len(outputs_shown) :]:
+        ax.set_visible(False)
+    axes[0, -1].legend(title="index (95% interval)", **OUTSIDE)
+    fig.suptitle("Which assumptions decide the outcomes", y=1.0)
+    fig.tight_layout()
+    return fig
