@@ -202,7 +202,7 @@ def test_cfg_job_prints_the_resolved_config_and_runs_nothing(tmp_path, tpn_sim) 
     assert done.returncode == 0, done.stderr
     assert "design: tpn" in done.stdout
     assert "replications: 100" in done.stdout
-    assert yaml.safe_load(done.stdout) == asdict(ScenarioConfig())
+    assert yaml.safe_load(done.stdout) == asdict(JobConfig())
     assert list(tmp_path.iterdir()) == []
 
 
