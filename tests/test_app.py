@@ -3,6 +3,7 @@ and its components rendered by solara, clicked and waited on (tests/test_app_bro
 the real page in Chromium)."""
 
 import re
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -154,6 +155,15 @@ def wait_for(condition, timeout: float = 60) -> None:
     while not condition():
         assert time.monotonic() < end, "timed out"
         time.sleep(0.05)
+
+
+def test_a_pages_upload_folder_is_removed_when_the_page_closes(page_state) -> None:
+    before = set(Path(tempfile.gettempdir()).glob("tpn-sim-app-*"))
+    _, rc = solara.render(app.Controls(), handle_error=False)
+    [folder] = set(Path(tempfile.gettempdir()).glob("tpn-sim-app-*")) - before
+    (folder / "institutions.csv").write_text("id\n")
+    rc.close()
+    assert not folder.exists()
 
 
 def test_sliders_offer_each_control_within_its_bounds(page_state) -> None:

@@ -17,10 +17,12 @@ from __future__ import annotations
 import argparse
 import html
 import os
+import shutil
 import tempfile
 import threading
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import cast
 
@@ -64,7 +66,8 @@ runs = solara.reactive(0)
 
 
 def session_folder() -> Path:
-    """A folder of this page's own for uploads (never a path the user typed)."""
+    """A folder of this page's own for uploads (never a path the user typed), removed when the
+    page closes."""
     return Path(tempfile.mkdtemp(prefix="tpn-sim-app-"))
 
 
@@ -146,6 +149,7 @@ def Upload(kind: str, folder: Path) -> None:
 @solara.component
 def Controls() -> None:
     folder = solara.use_memo(session_folder, [])
+    solara.use_effect(lambda: partial(shutil.rmtree, folder, ignore_errors=True), [])  # on close
     solara.Select("Network design", values=DESIGNS, value=design)
     for control in CONTROLS:
         if control.key in whatif.COUNTS and "institutions" in files.value:
