@@ -79,7 +79,11 @@ def draw_interest(
 
 
 def configured_layout(cfg: PopulationConfig) -> Layout:
-    """Members from the provinces and types of the configuration, numbered in layout order."""
+    """Members from the provinces and types of the configuration, numbered in layout order.
+
+    The event groups are those with members, as for an institutions file: a province without
+    members (every type's count 0 there) adds no group, so no event is held for nobody (7.13) and an
+    exported calendar names only groups that its institutions file has."""
     kinds = list(cfg.types)
     names, kind, province, group = [], [], [], []
     for p, type_name, members in cfg.layout():
@@ -89,7 +93,8 @@ def configured_layout(cfg: PopulationConfig) -> Layout:
         group += [p.event_group] * len(members)
     width = len(str(len(names)))
     ids = [f"{i + 1:0{width}d}" for i in range(len(names))]
-    return Layout(ids, names, np.array(kind, dtype=np.int64), province, group, cfg.event_groups())
+    groups = list(dict.fromkeys(group))
+    return Layout(ids, names, np.array(kind, dtype=np.int64), province, group, groups)
 
 
 def file_layout(cfg: PopulationConfig, data: Institutions) -> Layout:

@@ -420,6 +420,11 @@ def read_calendar(path: str, programme_months: int, groups: list[str]) -> list[E
 
 
 def load_calendar(path: str, programme_months: int, groups: list[str]) -> list[EventSpec]:
+    """The file's events sorted by month, then kind, mode and group in their declared orders
+    (EventKind, Mode, `groups`), so results never depend on the order of lines: a month's events
+    add to the same ties one after the other, and floating-point sums depend on that order, as the
+    event log's rows do. The declared orders are those of the default plan (coaching, workshops,
+    then the exchange-visit round), so its exported calendar loads back to the same plan."""
     schema = pa.DataFrameSchema(
         {
             "month": pa.Column(
@@ -448,4 +453,8 @@ def load_calendar(path: str, programme_months: int, groups: list[str]) -> list[E
             strict=True,
         )
     ]
-    return events
+    kinds, modes, places = list(EventKind), list(Mode), ["", *groups]
+    return sorted(
+        events,
+        key=lambda e: (e.month, kinds.index(e.kind), modes.index(e.mode), places.index(e.group)),
+    )

@@ -55,8 +55,11 @@ class OwnPairs(NetworkDesign):
         obs = ctx.kickoff.observed
         swap = pairs.both_ways[row] & (obs[learner, topic] > obs[mentor, topic]) & (mentor >= 0)
         learner, mentor = np.where(swap, mentor, learner), np.where(swap, learner, mentor)
-        _, first = np.unique(np.stack([learner, mentor, topic]), axis=1, return_index=True)
-        keep = np.sort(first)  # a pair listed twice (or by '*' and by name) is one tie
+        # a pair listed twice (or by '*' and by name) is one tie, its first line's; ties come in
+        # (learner, teacher, topic) order, not in the order of lines: a budget's exchange visits
+        # go round the ties in their order (sim.core.budget.VisitRounds), so the order of lines
+        # would decide which ties are visited
+        _, keep = np.unique(np.stack([learner, mentor, topic]), axis=1, return_index=True)
         tie = keep[mentor[keep] >= 0]
         return Ties.from_pairs(
             learner[tie],
