@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_origin, get_type_hints
 
 import yaml
 
@@ -121,6 +121,7 @@ class Validated:
             self.validate(self.section)
 
     def validate(self, section: str) -> None:
+        check_lists(self, section)
         for f in fields(self):  # type: ignore[arg-type]
             if "range" not in f.metadata:
                 continue
@@ -136,6 +137,33 @@ class Validated:
 
     def check(self, section: str) -> None:
         """Cross-field checks; sections override this. `section` is the dotted key to name."""
+
+
+@cache
+def list_fields(cls: type) -> frozenset[str]:
+    """The fields of a dataclass declared as lists."""
+    return frozenset(name for name, kind in get_type_hints(cls).items() if get_origin(kind) is list)
+
+
+def check_lists(spec: object, section: str) -> None:
+    """A text where a list is declared would be read letter by letter (districts 'Huye' as
+    H, u, y, e; headline topic 'a'): refused, naming the key."""
+    for name in list_fields(type(spec)):
+        value = getattr(spec, name)
+        if isinstance(value, str):
+            key = f"{section}.{name}" if section else name
+            raise ConfigError(f"{key}={value!r} is invalid: allowed a list, e.g. [{value}]")
+
+
+def chosen[E: StrEnum](enum: type[E], value: object, key: str) -> E:
+    """`value` as a member of `enum` (YAML, CSV and Python give plain strings), or a one-line
+    ConfigError naming the key and the names allowed."""
+    try:
+        return enum(value)
+    except ValueError:
+        raise ConfigError(
+            f"{key}={value!r} is invalid: allowed one of {[m.value for m in enum]}"
+        ) from None
 
 
 def revalidate(config: Validated, section: str = "") -> None:
@@ -274,7 +302,7 @@ class InstitutionType(Validated):
     )
 
     def check(self, section: str) -> None:
-        self.per = Layout(self.per)
+        self.per = chosen(Layout, self.per, f"{section}.per")
         used = {f for _, f, _, _ in string.Formatter().parse(self.name) if f is not None}
         if not used <= NAME_FIELDS[self.per] or (self.count > 1 and "i" not in used):
             raise ConfigError(
@@ -505,11 +533,7 @@ class PopulationConfig(Validated):
     def check_layout(self, section: str) -> None:
         """Provinces give distinct names, known types, and at least one member."""
         for p in self.provinces:
-            if isinstance(p.districts, str):  # a YAML scalar would be read letter by letter
-                raise ConfigError(
-                    f"{section}.provinces[{p.name}].districts={p.districts!r} is invalid: "
-                    "allowed a list of district names"
-                )
+            check_lists(p, f"{section}.provinces[{p.name}]")
             for kind, count in p.counts.items():
                 if kind not in self.types:
                     raise ConfigError(
@@ -1000,14 +1024,8 @@ class ScheduleConfig(Validated):
 def check_event(event: EventSpec, key: str, programme_months: int) -> None:
     """Kind and mode are known (YAML and CSV give plain strings) and the month is in the
     programme."""
-    for name, enum in (("kind", EventKind), ("mode", Mode)):
-        try:
-            setattr(event, name, enum(getattr(event, name)))
-        except ValueError:
-            raise ConfigError(
-                f"{key}.{name}={getattr(event, name)!r} is invalid: allowed one of "
-                f"{[m.value for m in enum]}"
-            ) from None
+    event.kind = chosen(EventKind, event.kind, f"{key}.kind")
+    event.mode = chosen(Mode, event.mode, f"{key}.mode")
     if not is_integer(event.month) or not 1 <= event.month <= programme_months:
         raise ConfigError(
             f"{key}.month={event.month!r} is invalid: allowed an integer in "
@@ -1159,7 +1177,4 @@ class CalibrationConfig(Validated):
     )
 
     def check(self, section: str) -> None:
-        if self.sample not in set(Sample):
-            raise ConfigError(
-                f"{section}.sample={self.sample!r} is invalid: allowed {[s.value for s in Sample]}"
-            )
+        self.sample = chosen(Sample, self.sample, f"{section}.sample")
