@@ -70,15 +70,57 @@ def flattened(tree: dict) -> dict[str, Any]:
     return values
 
 
+class UniqueKeys(yaml.SafeLoader):
+    """`yaml.safe_load`'s loader, refusing a key repeated in a mapping: PyYAML would silently
+    keep its last value (OmegaConf, which reads the Hydra configs, refuses it too)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            if key is not None and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key}",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(path: Path) -> Any:
+    """A YAML file as data (nothing in it is evaluated); a syntax error or a repeated key is a
+    one-line ConfigError naming the file, line and problem."""
+    try:
+        with path.open(encoding="utf-8") as file:
+            return yaml.load(file, Loader=UniqueKeys)
+    except yaml.YAMLError as error:
+        raise ConfigError(yaml_problem(error)) from None
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """A YAML error (PyYAML's, or OmegaConf's as Hydra reads a config) as one line naming the
+    file, line and column: PyYAML spreads it over four lines."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+    problem = getattr(error, "problem", None) or " ".join(str(error).split())
+    repeated = re.fullmatch(r"found duplicate key (.*)", problem)
+    if repeated:
+        return f"{where}: key {repeated[1]!r} is repeated: allowed each key once in a mapping"
+    context = getattr(error, "context", None)
+    return f"{where}: {problem}{f' ({context})' if context else ''}: allowed plain YAML data"
+
+
 @cache
 def representative(path: Path = REPRESENTATIVE) -> dict[str, float]:
     """The posterior's representative set by dotted key, read once from the file that
     experiments/calibrate.py writes (and `calibration=representative` selects): the calibrated
     parameters' defaults are written there only, so a recalibration changes them in one place."""
     try:
-        values = flattened(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError) as error:
-        reason = " ".join(str(error).split())  # a YAML error spans lines
+        values = flattened(load_yaml(path))
+    except (OSError, AttributeError, KeyError, TypeError) as error:
+        reason = " ".join(str(error).split())
         raise ConfigError(
             f"{path}, the calibrated parameters' defaults, is not readable ({reason}): allowed "
             "the representative set python experiments/calibrate.py writes (git restore it)"

@@ -133,6 +133,11 @@ def test_config_error_is_a_value_error():
     [
         pytest.param(None, "No such file", id="missing"),
         pytest.param("learning: [0.1,\n  oops: 2\n", "while parsing", id="not-yaml"),
+        pytest.param(
+            "learning:\n  coaching_rate: 0.1\n  coaching_rate: 0.2\n",
+            "line 3, column 3: key 'coaching_rate' is repeated",
+            id="repeated-key",
+        ),
         pytest.param("learning: 0.1\n", "has no attribute 'items'", id="not-a-mapping"),
         pytest.param(
             "learning:\n  coaching_rate: fast\n", "coaching_rate='fast'", id="not-a-number"
