@@ -26,7 +26,14 @@ from sim.analysis import plots
 from sim.analysis.outcomes import axis_title, is_money, label, unit, value_text
 from sim.analysis.ranking import RANKED_MEASURES, leader_map, ranking_overview
 from sim.interfaces.cli import CONFIG_DIR, job_overrides
-from sim.results.store import SWEEP_RECORD, made_with, parse_overrides, read_table, runs
+from sim.results.store import (
+    SWEEP_RECORD,
+    DamagedRun,
+    made_with,
+    parse_overrides,
+    read_table,
+    runs,
+)
 from sim.results.tables import describe, markdown
 
 log = logging.getLogger(__name__)
@@ -279,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         only = selection(args.only)
         report = write_report(args.folder, args.out or args.folder / "report", only)
-    except (OSError, SelectionError) as error:  # no runs, or an --out that cannot be a folder
+    except (OSError, SelectionError, DamagedRun) as error:  # no runs, an unreadable table, an
+        # --out that cannot be a folder
         print(f"tpn-sim-report: error: {error}", file=sys.stderr)
         return 2
     print(f"report written to {report}")
