@@ -431,7 +431,7 @@ def test_a_yaml_calendar_is_read_as_data(tmp_path) -> None:
     assert (2, "coaching", "") in held and (5, "provincial_workshop", "North") in held
     assert (7, "exchange_visit", "") in held
     path.write_text("!!python/object/apply:os.system ['echo hacked']\n")
-    with pytest.raises(ConfigError, match="calendar.yaml, line 1, column 1: could not determine"):
+    with pytest.raises(ConfigError, match=r"calendar\.yaml, line 1, column 1: could not determine"):
         TwinningModel(from_files(calendar=path), 1)
 
 
