@@ -66,7 +66,7 @@ def read_text_table(path: str) -> pd.DataFrame:
             )
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file is empty: allowed a header line and rows") from None
-    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
         reason = str(error).strip().splitlines()[0]
         raise InputError(f"{path}: not a readable CSV/YAML file ({reason})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
