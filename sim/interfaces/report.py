@@ -127,7 +127,8 @@ def collect(
     if not stored:
         which = f" made with {only}" if only else ""
         raise FileNotFoundError(
-            f"no complete run (folder with manifest.json){which} at or below {folder}"
+            f"{folder} is invalid: no complete run (a folder with manifest.json){which} at or "
+            "below it; allowed a run or sweep folder of tpn-sim"
         )
     parameters = [
         {("root_seed" if k == "seed" else k): v for k, v in r.parameters.items()} for r in stored
@@ -264,9 +265,11 @@ def selection(overrides: list[str]) -> dict[str, object]:
     for override in overrides:
         try:
             only |= parse_overrides([override])
-        except HydraException as error:
-            message = str(error).splitlines()[0]
-            raise SelectionError(f"--only {override} is invalid: {message}") from None
+        except HydraException:
+            raise SelectionError(
+                f"--only {override} is invalid: allowed KEY=VALUE, an override the runs were "
+                "made with (e.g. --only costs.budget=220000)"
+            ) from None
     return only
 
 

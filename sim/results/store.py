@@ -297,7 +297,10 @@ def load(
         frame["job"] = str(run.folder.relative_to(path) if run.folder != Path(path) else ".")
         frames.append(frame)
     if not frames:
-        raise FileNotFoundError(f"no complete run (folder with {MANIFEST}) at or below {path}")
+        raise FileNotFoundError(
+            f"{path} is invalid: no complete run (a folder with {MANIFEST}) at or below it; "
+            "allowed a run or sweep folder of tpn-sim"
+        )
     return pd.concat(frames, ignore_index=True)
 
 
