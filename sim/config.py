@@ -1214,7 +1214,7 @@ class CalibrationConfig(Validated):
             "calibrated keys",
             "7.18",
             "calibrated parameters kept at their configured value when drawing (keys set on the "
-            "command line are added)",
+            "command line or in an option file are added)",
         ),
     )
 

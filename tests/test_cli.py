@@ -380,3 +380,26 @@ def test_the_checks_before_a_run_see_your_options_where_hydra_does(own_options) 
         config, _ = composed(["network=mine", "population=one"])
     assert config.network.design == "hub" and config.population.leadership_mean == 0.7
     assert "mine" in preflight(["-cd", str(own_options), "network=../x"])  # listed, not a path
+
+
+@pytest.mark.slow
+def test_a_run_with_your_options_says_your_calibrated_value_wins(tmp_path, own_options, tpn_sim):
+    done = tpn_sim(
+        "-cd",
+        "mydir",
+        "network=mine",
+        "population=one",
+        "learning=mine",
+        "replications=1",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    [folder] = (tmp_path / "results" / "runs").iterdir()
+    written = yaml.safe_load((folder / "config.yaml").read_text())
+    assert written["network"]["design"] == "hub"
+    assert written["population"]["leadership_mean"] == 0.7
+    warning = (
+        "[WARNING] - learning.peer_contact_rate=0.05 (learning/mine.yaml) is kept in every "
+        "replication instead of drawn from the posterior: a value you set wins"
+    )
+    assert warning in next(folder.glob("*.log")).read_text()

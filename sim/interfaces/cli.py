@@ -37,8 +37,8 @@ from sim.interfaces.hydra_config import (
     check_overrides,
     composed,
     hydra_configs,
-    keep_overridden,
     one_line_errors,
+    scenario,
     shown,
     user_config_dir,
 )
@@ -154,7 +154,9 @@ def run_key(cfg: DictConfig) -> tuple[str, str, str]:
 def run_job(cfg: DictConfig) -> None:
     """One job: run the configured scenario unless its complete results already exist."""
     overrides = list(HydraConfig.get().overrides.task)
-    config = keep_overridden(OmegaConf.to_object(cfg), overrides)
+    config, notes = scenario(cfg, overrides, HydraConfig.get().job.config_name)
+    for note in notes:  # a calibrated value from an option file: the user's value wins
+        log.warning("%s", note)
     folder = Path(HydraConfig.get().runtime.output_dir)
     config_yaml, code, key = run_key(cfg)
     with claimed(folder):  # another process on this folder finishes first; then it is complete

@@ -13,9 +13,10 @@ import re
 import shlex
 import sys
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -33,7 +34,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException, ValidationError
 
-from sim.config import ROOT, ConfigError, yaml_problem
+from sim.config import ROOT, ConfigError, Sample, representative, yaml_problem
 from sim.core.memory import check_memory
 from sim.core.model import TwinningModel
 from sim.core.posterior import kept
@@ -113,11 +114,102 @@ def user_config_dir(path: str) -> str:
     return str(folder)
 
 
-def keep_overridden(config: ScenarioConfig, overrides: list[str]) -> ScenarioConfig:
-    """With `calibration.sample=posterior`, calibrated parameters the command line sets (an
-    ablation, a swept value) keep that value instead of being drawn from the posterior."""
-    keys = {o.partition("=")[0].lstrip("+~") for o in overrides}
-    return kept(config, {re.sub(r"^population\.types\.\w+\.topics\.", "topic.", k) for k in keys})
+# --- values a user set, and the calibration ----------------------------------------------------
+
+
+def calibrated_name(key: str) -> str:
+    """A configuration key as sim.core.posterior names it: a topic's baseline fields as
+    `topic.<name>.<field>`, whichever type has the topic."""
+    return re.sub(r"^population\.types\.\w+\.topics\.", "topic.", key)
+
+
+def keep_overridden(
+    config: ScenarioConfig, overrides: list[str], options: Iterable[str] = ()
+) -> ScenarioConfig:
+    """With `calibration.sample=posterior`, calibrated parameters set on purpose, on the command
+    line (an ablation, a swept value) or in an option file (`options`: the keys those set),
+    keep that value instead of being drawn from the posterior: a value you set wins over the
+    calibration."""
+    keys = {o.partition("=")[0].lstrip("+~") for o in overrides} | set(options)
+    return kept(config, {calibrated_name(k) for k in keys})
+
+
+Setting = tuple[str, str, object]  # (option, dotted key, value)
+
+
+def option_settings(overrides: Sequence[str], config_name: str = "config") -> tuple[Setting, ...]:
+    """Every value the option files of a composition set, as (option, dotted key, value) in
+    Hydra's order (a later one wins), leaving out the schema's defaults and Hydra's own
+    settings. Needs Hydra set up (`hydra_configs`)."""
+    loader = GlobalHydra.instance().config_loader()
+
+    def selects(override: str) -> bool:  # only options change which files are read
+        key = override.partition("=")[0].lstrip("+~")
+        return key.startswith("hydra.searchpath") or loader.repository.group_exists(key)
+
+    sources = tuple(source.path for source in loader.get_sources())
+    return settings_of(sources, config_name, tuple(o for o in overrides if selects(o)))
+
+
+@cache
+def settings_of(sources: tuple[str, ...], config_name: str, chosen: tuple[str, ...]) -> tuple:
+    """`option_settings` of a search path and options (a sweep's jobs share them)."""
+    loader = GlobalHydra.instance().config_loader()
+    found: list[Setting] = []
+    for default in loader.compute_defaults_list(config_name, list(chosen), RunMode.RUN).defaults:
+        path = default.config_path
+        if path is None or path == "scenario_schema" or path.startswith("hydra/"):
+            continue
+        tree = OmegaConf.to_container(loader.repository.load_config(path).config)
+        tree.pop("defaults", None)
+        if not default.package:
+            tree.pop("hydra", None)
+        found += [(path, key, value) for key, value in flat(tree, default.package)]
+    return tuple(found)
+
+
+def flat(tree: object, prefix: str) -> list[tuple[str, object]]:
+    """A nested mapping's values by dotted key (lists are values)."""
+    if not isinstance(tree, dict):
+        return [(prefix, tree)]
+    return [item for k, v in tree.items() for item in flat(v, f"{prefix}.{k}".lstrip("."))]
+
+
+def calibration_notes(
+    config: ScenarioConfig, overrides: list[str], settings: Sequence[Setting]
+) -> list[str]:
+    """What to tell a user whose option file sets a calibrated parameter: that their value wins,
+    and over what (the command line's values are documented to win)."""
+    typed = {calibrated_name(o.partition("=")[0].lstrip("+~")) for o in overrides}
+    calibration = {calibrated_name(k): (o, v) for o, k, v in settings if is_calibration(o)}
+    notes = []
+    for option, key, value in settings:
+        name = calibrated_name(key)
+        if is_calibration(option) or name not in representative() or name in typed:
+            continue
+        if name in calibration:
+            what = "replaces {}'s {}".format(*calibration[name])
+        elif config.calibration.sample == Sample.posterior:
+            what = "is kept in every replication instead of drawn from the posterior"
+        else:
+            continue
+        notes.append(f"{key}={value} ({option}.yaml) {what}: a value you set wins")
+    return notes
+
+
+def is_calibration(option: str) -> bool:
+    return option.startswith("calibration/")
+
+
+def scenario(
+    cfg: DictConfig, overrides: list[str], config_name: str = "config"
+) -> tuple[ScenarioConfig, list[str]]:
+    """A composed job's ScenarioConfig, the calibrated values set on purpose kept (the command
+    line's and the option files'), and what to tell the user about the latter."""
+    settings = option_settings(overrides, config_name)
+    mine = [key for option, key, _ in settings if not is_calibration(option)]
+    config = keep_overridden(OmegaConf.to_object(cfg), overrides, mine)
+    return config, calibration_notes(config, overrides, settings)
 
 
 # --- one job, composed and checked --------------------------------------------------------------
@@ -142,7 +234,7 @@ def composed(
         folders = {"run": cfg.hydra.run.dir, "sweep": cfg.hydra.sweep.subdir}
         with open_dict(cfg):
             del cfg["hydra"]
-        config = keep_overridden(OmegaConf.to_object(cfg), overrides)
+        config = scenario(cfg, overrides, config_name)[0]
     check_memory(config)
     TwinningModel(config)
     return config, folders
