@@ -103,13 +103,13 @@ def user_config_dir(path: str) -> str:
             "own options, e.g. mydir/network/my_design.yaml for network=my_design"
         )
     for shipped in sorted(Path(CONFIG_DIR).rglob("*.yaml")):
-        mine = Path(path) / shipped.relative_to(CONFIG_DIR)
-        if (folder / shipped.relative_to(CONFIG_DIR)).is_file():
+        name = shipped.relative_to(CONFIG_DIR)
+        if (folder / name).is_file():
+            mine = Path(path) / name
             raise ConfigError(
-                f"--config-dir={shown(path)}: {mine} is invalid: Hydra reads configs/"
-                f"{shipped.relative_to(CONFIG_DIR)} in its place (configs/ comes first in its "
-                f"search path); allowed a name configs/ does not use, e.g. "
-                f"{mine.with_name('my_' + mine.name)}"
+                f"--config-dir={shown(path)}: {mine} is invalid: Hydra reads configs/{name} in "
+                "its place (configs/ comes first in its search path); allowed a name configs/ "
+                f"does not use, e.g. {mine.with_name('my_' + mine.name)}"
             )
     return str(folder)
 
