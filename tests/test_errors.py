@@ -19,6 +19,7 @@ import shlex
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -85,10 +86,20 @@ def matches(line: str, documented: str) -> bool:
 # --- the files a row runs among --------------------------------------------------------------
 
 
+@cache
+def one_replication() -> sim.Results:
+    return sim.run_scenario(ScenarioConfig(replications=1))
+
+
+def complete_run(folder: Path) -> None:
+    """A complete run folder, as tpn-sim saves one."""
+    save(one_replication(), folder, "{}\n", {"overrides": [], "programme_months": 18})
+
+
 def damaged_run(root: Path) -> None:
     """`run/`: a complete run whose panel is damaged, its manifest edited to match (crafted)."""
     folder = root / "run"
-    save(sim.run_scenario(ScenarioConfig(replications=1)), folder, "{}\n", {"overrides": []})
+    complete_run(folder)
     panel = folder / "panel.parquet"
     panel.write_bytes(b"PAR1 damaged")
     manifest = read_manifest(folder)
@@ -96,7 +107,11 @@ def damaged_run(root: Path) -> None:
     (folder / MANIFEST).write_text(json.dumps(manifest))
 
 
-SETUPS: dict[str, Callable[[Path], None]] = {"report-damaged-table": damaged_run}
+SETUPS: dict[str, Callable[[Path], None]] = {
+    "report-damaged-table": damaged_run,
+    "report-damaged-record": lambda root: complete_run(root / "sweep" / "job"),
+    "report-not-a-record": lambda root: complete_run(root / "sweep" / "job"),
+}
 
 
 def lay_out(row: Row, root: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> None:

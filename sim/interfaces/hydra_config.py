@@ -316,7 +316,8 @@ def check_override(override: Override, config_dir: str | None = None) -> None:
                 folders = [CONFIG_DIR, *([config_dir] if config_dir else [])]
                 options = sorted({f.stem for d in folders for f in (Path(d) / key).glob("*.yaml")})
                 allowed = f"one of {options}" if key in GROUPS else "a plain option name"
-                raise ConfigError(f"{key}={shown(str(value))!r} is invalid: allowed {allowed}")
+                text = repr(shown(value)) if isinstance(value, str) else repr(value)  # nan
+                raise ConfigError(f"{key}={text} is invalid: allowed {allowed}")
 
 
 def shown(text: str, limit: int = 100) -> str:

@@ -16,15 +16,18 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra._internal.utils import create_config_search_path
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from sim.analysis import plots
 from sim.analysis.outcomes import axis_title, is_money, label, unit, value_text
 from sim.analysis.ranking import RANKED_MEASURES, leader_map, ranking_overview
+from sim.config import yaml_problem
 from sim.interfaces.cli import CONFIG_DIR, job_overrides
 from sim.results.store import (
     SWEEP_RECORD,
@@ -89,11 +92,20 @@ def sweep_records(folder: Path) -> list[Path]:
 
 def expected_jobs(record: Path) -> list[list[str]]:
     """The overrides of every job a sweep was asked to run, expanded from its record as Hydra's
-    sweeper expands them (the study's swept params, then the command line's)."""
-    sweep = OmegaConf.load(record).hydra
-    params, task = dict(sweep.sweeper.params or {}), list(sweep.overrides.task)
+    sweeper expands them (the study's swept params, then the command line's). A record that is
+    not one (damaged or edited) stops with DamagedRun naming it."""
     loader = ConfigLoaderImpl(create_config_search_path(f"file://{CONFIG_DIR}"))
-    return job_overrides(OverridesParser.create(config_loader=loader), task, True, params)
+    try:
+        sweep = OmegaConf.load(record).hydra
+        params, task = dict(sweep.sweeper.params or {}), list(sweep.overrides.task)
+        return job_overrides(OverridesParser.create(config_loader=loader), task, True, params)
+    except yaml.YAMLError as error:
+        raise DamagedRun(yaml_problem(error)) from None
+    except (HydraException, OmegaConfBaseException, AttributeError, TypeError, ValueError):
+        raise DamagedRun(
+            f"{record} is invalid: not Hydra's record of a sweep; allowed the {SWEEP_RECORD} "
+            "that tpn-sim -m writes (running the sweep again rewrites it)"
+        ) from None
 
 
 def missing_jobs(folder: Path, only: dict[str, object]) -> tuple[list[str], int]:
