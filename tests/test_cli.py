@@ -382,6 +382,18 @@ def test_the_checks_before_a_run_see_your_options_where_hydra_does(own_options) 
     assert "mine" in preflight(["-cd", str(own_options), "network=../x"])  # listed, not a path
 
 
+def test_a_config_file_that_is_not_utf8_is_named(own_options) -> None:
+    """Hydra's reader fails without naming the file: the checks find it."""
+    (own_options / "learning" / "latin.yaml").write_bytes(
+        "reciprocity: 0.2 # \xe9\n".encode("latin-1")
+    )
+    line = preflight(["-cd", str(own_options), "learning=latin"])
+    assert line == (
+        f"{own_options}/learning/latin.yaml is invalid: not UTF-8 text (invalid continuation "
+        "byte): allowed UTF-8 YAML"
+    )
+
+
 @pytest.mark.slow
 def test_a_run_with_your_options_says_your_calibrated_value_wins(tmp_path, own_options, tpn_sim):
     done = tpn_sim(

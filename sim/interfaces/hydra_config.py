@@ -32,7 +32,7 @@ from hydra.errors import HydraException, MissingConfigException
 from hydra.initialize import get_gh_backup, restore_gh_from_backup
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
-from omegaconf.errors import OmegaConfBaseException, ValidationError
+from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException, ValidationError
 
 from sim.config import ROOT, ConfigError, Sample, representative, yaml_problem
 from sim.core.memory import check_memory
@@ -362,7 +362,27 @@ def one_line(error: Exception, overrides: list[str], config_name: str = "config"
         return yaml_problem(cause)
     if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
         return omegaconf_line(cause, overrides, config_name)
+    if isinstance(error, UnicodeDecodeError):
+        return not_utf8(error)
+    option = re.match(r"In '([^']+)': ", str(error))  # a whole file Hydra could not merge
+    if option and cause is not None:
+        return (
+            f"{option[1]}.yaml is invalid ({str(cause.msg).splitlines()[0]}): allowed a mapping "
+            "of keys the configuration has (tpn-sim --cfg job lists them)"
+        )
     return shown(str(error).strip().splitlines()[0], 300)
+
+
+def not_utf8(error: UnicodeDecodeError) -> str:
+    """Hydra reads config files as UTF-8 and does not say which one it could not: find it."""
+    sources = GlobalHydra.instance().config_loader().get_sources()
+    folders = [Path(s.path) for s in sources if s.scheme() == "file"]
+    for file in (f for folder in folders for f in sorted(folder.rglob("*.yaml"))):
+        try:
+            file.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            return f"{file} is invalid: not UTF-8 text ({error.reason}): allowed UTF-8 YAML"
+    return f"a config file is not UTF-8 text ({error.reason}): allowed UTF-8 YAML"
 
 
 def omegaconf_line(error: OmegaConfBaseException, overrides: list[str], config_name: str) -> str:
@@ -372,6 +392,12 @@ def omegaconf_line(error: OmegaConfBaseException, overrides: list[str], config_n
     ours = message.partition("ConfigError raised while resolving interpolation: ")[2]
     if ours:  # required(): already a whole sentence
         return ours
+    written = [o for o in overrides if "${" in o]
+    if isinstance(error, InterpolationResolutionError) and written:  # not the folder it reached
+        return (
+            f"{shown(written[0])} is invalid: {message}; allowed a value, or the interpolation of "
+            "a key the configuration has (e.g. ${learning.peer_contact_rate})"
+        )
     key, value = error.full_key, None
     if re.split(r"[.\[]", key)[0] not in TOP_KEYS:
         key, value = located(error, overrides, config_name) or (key, None)
@@ -384,7 +410,7 @@ def omegaconf_line(error: OmegaConfBaseException, overrides: list[str], config_n
         named = shown(typed[0]) if typed else key
         return f"{named} is invalid: not a key of {section}; allowed {allowed}"
     if "not in struct" in message and typed:  # a new entry of a mapping (type, count)
-        return f"{typed[0]}: {message}: allowed as a new entry with a leading '+': +{typed[0]}"
+        return f"{typed[0]} is invalid: {key} is new; allowed with a leading '+': +{typed[0]}"
     found, allowed = reading(message, dotted)
     values = [v for v in (found, *(o.partition("=")[2] for o in typed), value) if v is not None]
     named = f"{key}={shown(repr(values[0]))}" if values else key
