@@ -47,12 +47,13 @@ GROUPS = sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir() and p.n
 OPTION_NAME = r"[A-Za-z0-9_]{1,250}"  # a plain ASCII name, short enough for a file name
 # what composing can raise, besides our ConfigError (a ValueError)
 COMPOSING = (HydraException, OmegaConfBaseException, yaml.YAMLError, ValueError)
+SCHEMA = ScenarioConfig  # the structured config that configs/config.yaml extends
 
 
 def register() -> None:
     """Store the typed schema (`scenario_schema`, which configs/config.yaml extends) and the
     resolvers the YAML files use."""
-    ConfigStore.instance().store(name="scenario_schema", node=ScenarioConfig)
+    ConfigStore.instance().store(name="scenario_schema", node=SCHEMA)
     OmegaConf.register_new_resolver("tpn.dirname", run_dirname, replace=True)
     # Cached: Hydra copies the sweep's resolver cache into every job, so each job gets the
     # folder named from the sweep's overrides, not from its own (hydra.overrides.task differs).
@@ -444,10 +445,10 @@ def reading(message: str, key: str) -> tuple[str | None, str | None]:
     return None, None
 
 
-TOP_KEYS = {f.name for f in fields(ScenarioConfig)} | {"hydra"}
+TOP_KEYS = {f.name for f in fields(SCHEMA)} | {"hydra"}
 
 
-def section_lists(node: type = ScenarioConfig, prefix: str = "") -> list[tuple[str, type]]:
+def section_lists(node: type = SCHEMA, prefix: str = "") -> list[tuple[str, type]]:
     """The lists of sections in the configuration (`population.provinces`, `schedule.events`),
     by dotted key, with their element type."""
     hints = typing.get_type_hints(node)
