@@ -411,7 +411,10 @@ def omegaconf_line(error: OmegaConfBaseException, overrides: list[str], config_n
         named = shown(typed[0]) if typed else key
         return f"{named} is invalid: not a key of {section}; allowed {allowed}"
     if "not in struct" in message and typed:  # a new entry of a mapping (type, count)
-        return f"{typed[0]} is invalid: {key} is new; allowed with a leading '+': +{typed[0]}"
+        return (
+            f"{typed[0]} is invalid: no such entry yet; allowed as a new entry with a leading "
+            f"'+': +{typed[0]}"
+        )
     found, allowed = reading(message, dotted)
     values = [v for v in (found, *(o.partition("=")[2] for o in typed), value) if v is not None]
     named = f"{key}={shown(repr(values[0]))}" if values else key
