@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_origin, get_type_hints
 
 import yaml
 
@@ -70,15 +70,57 @@ def flattened(tree: dict) -> dict[str, Any]:
     return values
 
 
+class UniqueKeys(yaml.SafeLoader):
+    """`yaml.safe_load`'s loader, refusing a key repeated in a mapping: PyYAML would silently
+    keep its last value (OmegaConf, which reads the Hydra configs, refuses it too)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            if key is not None and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key}",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(path: Path) -> Any:
+    """A YAML file as data (nothing in it is evaluated); a syntax error or a repeated key is a
+    one-line ConfigError naming the file, line and problem."""
+    try:
+        with path.open(encoding="utf-8") as file:
+            return yaml.load(file, Loader=UniqueKeys)
+    except yaml.YAMLError as error:
+        raise ConfigError(yaml_problem(error)) from None
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """A YAML error (PyYAML's, or OmegaConf's as Hydra reads a config) as one line naming the
+    file, line and column: PyYAML spreads it over four lines."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+    problem = getattr(error, "problem", None) or " ".join(str(error).split())
+    repeated = re.fullmatch(r"found duplicate key (.*)", problem)
+    if repeated:
+        return f"{where}: key {repeated[1]!r} is repeated: allowed each key once in a mapping"
+    context = getattr(error, "context", None)
+    return f"{where}: {problem}{f' ({context})' if context else ''}: allowed plain YAML data"
+
+
 @cache
 def representative(path: Path = REPRESENTATIVE) -> dict[str, float]:
     """The posterior's representative set by dotted key, read once from the file that
     experiments/calibrate.py writes (and `calibration=representative` selects): the calibrated
     parameters' defaults are written there only, so a recalibration changes them in one place."""
     try:
-        values = flattened(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError) as error:
-        reason = " ".join(str(error).split())  # a YAML error spans lines
+        values = flattened(load_yaml(path))
+    except (OSError, AttributeError, KeyError, TypeError) as error:
+        reason = " ".join(str(error).split())
         raise ConfigError(
             f"{path}, the calibrated parameters' defaults, is not readable ({reason}): allowed "
             "the representative set python experiments/calibrate.py writes (git restore it)"
@@ -121,6 +163,7 @@ class Validated:
             self.validate(self.section)
 
     def validate(self, section: str) -> None:
+        check_lists(self, section)
         for f in fields(self):  # type: ignore[arg-type]
             if "range" not in f.metadata:
                 continue
@@ -136,6 +179,33 @@ class Validated:
 
     def check(self, section: str) -> None:
         """Cross-field checks; sections override this. `section` is the dotted key to name."""
+
+
+@cache
+def list_fields(cls: type) -> frozenset[str]:
+    """The fields of a dataclass declared as lists."""
+    return frozenset(name for name, kind in get_type_hints(cls).items() if get_origin(kind) is list)
+
+
+def check_lists(spec: object, section: str) -> None:
+    """A text where a list is declared would be read letter by letter (districts 'Huye' as
+    H, u, y, e; headline topic 'a'): refused, naming the key."""
+    for name in list_fields(type(spec)):
+        value = getattr(spec, name)
+        if isinstance(value, str):
+            key = f"{section}.{name}" if section else name
+            raise ConfigError(f"{key}={value!r} is invalid: allowed a list, e.g. [{value}]")
+
+
+def chosen[E: StrEnum](enum: type[E], value: object, key: str) -> E:
+    """`value` as a member of `enum` (YAML, CSV and Python give plain strings), or a one-line
+    ConfigError naming the key and the names allowed."""
+    try:
+        return enum(value)
+    except ValueError:
+        raise ConfigError(
+            f"{key}={value!r} is invalid: allowed one of {[m.value for m in enum]}"
+        ) from None
 
 
 def revalidate(config: Validated, section: str = "") -> None:
@@ -274,7 +344,7 @@ class InstitutionType(Validated):
     )
 
     def check(self, section: str) -> None:
-        self.per = Layout(self.per)
+        self.per = chosen(Layout, self.per, f"{section}.per")
         used = {f for _, f, _, _ in string.Formatter().parse(self.name) if f is not None}
         if not used <= NAME_FIELDS[self.per] or (self.count > 1 and "i" not in used):
             raise ConfigError(
@@ -505,11 +575,7 @@ class PopulationConfig(Validated):
     def check_layout(self, section: str) -> None:
         """Provinces give distinct names, known types, and at least one member."""
         for p in self.provinces:
-            if isinstance(p.districts, str):  # a YAML scalar would be read letter by letter
-                raise ConfigError(
-                    f"{section}.provinces[{p.name}].districts={p.districts!r} is invalid: "
-                    "allowed a list of district names"
-                )
+            check_lists(p, f"{section}.provinces[{p.name}]")
             for kind, count in p.counts.items():
                 if kind not in self.types:
                     raise ConfigError(
@@ -1000,14 +1066,8 @@ class ScheduleConfig(Validated):
 def check_event(event: EventSpec, key: str, programme_months: int) -> None:
     """Kind and mode are known (YAML and CSV give plain strings) and the month is in the
     programme."""
-    for name, enum in (("kind", EventKind), ("mode", Mode)):
-        try:
-            setattr(event, name, enum(getattr(event, name)))
-        except ValueError:
-            raise ConfigError(
-                f"{key}.{name}={getattr(event, name)!r} is invalid: allowed one of "
-                f"{[m.value for m in enum]}"
-            ) from None
+    event.kind = chosen(EventKind, event.kind, f"{key}.kind")
+    event.mode = chosen(Mode, event.mode, f"{key}.mode")
     if not is_integer(event.month) or not 1 <= event.month <= programme_months:
         raise ConfigError(
             f"{key}.month={event.month!r} is invalid: allowed an integer in "
@@ -1154,12 +1214,9 @@ class CalibrationConfig(Validated):
             "calibrated keys",
             "7.18",
             "calibrated parameters kept at their configured value when drawing (keys set on the "
-            "command line are added)",
+            "command line or in an option file are added)",
         ),
     )
 
     def check(self, section: str) -> None:
-        if self.sample not in set(Sample):
-            raise ConfigError(
-                f"{section}.sample={self.sample!r} is invalid: allowed {[s.value for s in Sample]}"
-            )
+        self.sample = chosen(Sample, self.sample, f"{section}.sample")

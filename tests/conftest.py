@@ -148,13 +148,25 @@ RESULT_FILES = (
 
 
 def run_command(
-    program: str, *args: str, cwd: Path, module: bool = False, timeout: float = 300
+    program: str,
+    *args: str,
+    cwd: Path,
+    module: bool = False,
+    timeout: float = 300,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a console script (`tpn-sim`, `tpn-sim-report`) in `cwd`, or `python -m sim` if
-    `module`; stdout and stderr are captured as text. Never raises on a non-zero exit."""
+    `module`; stdout and stderr are captured as text. Never raises on a non-zero exit.
+    `preexec_fn` runs in the child before the program (e.g. to drop privileges)."""
     command = [sys.executable, "-m", "sim"] if module else [str(BIN / program)]
     return subprocess.run(
-        [*command, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        [*command, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        preexec_fn=preexec_fn,
     )
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hydra import compose
 
 import sim
 from sim.analysis import abc
@@ -25,7 +26,12 @@ from sim.config import CALIBRATED, CalibrationConfig, TopicSpec, Validated, repr
 from sim.core.metrics import PUBLISHED_ESTIMATES
 from sim.core.model import TwinningModel
 from sim.core.posterior import Posterior, drawn, read_posterior, value_of, with_values
-from sim.interfaces.hydra_config import compose_scenario, keep_overridden
+from sim.interfaces.hydra_config import (
+    compose_scenario,
+    hydra_configs,
+    keep_overridden,
+    scenario,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CALIBRATION = ROOT / "configs/calibration"
@@ -213,6 +219,57 @@ def test_fixed_and_overridden_keys_keep_their_value_under_the_posterior() -> Non
     wrong = replace(POSTERIOR, calibration=replace(POSTERIOR.calibration, fixed=["learning.x"]))
     with pytest.raises(sim.ConfigError, match=r"calibration\.fixed names \['learning\.x'\]"):
         drawn(wrong, 1)
+
+
+MINE = "learning.peer_contact_rate=0.05 (learning/mine.yaml)"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "value", "notes"),
+    [
+        pytest.param(
+            [],
+            0.05,
+            [
+                f"{MINE} is kept in every replication instead of drawn from the posterior: a value "
+                "you set wins"
+            ],
+            id="posterior",
+        ),
+        pytest.param(
+            ["calibration=representative"],
+            0.05,
+            [f"{MINE} replaces calibration/representative's 0.0119: a value you set wins"],
+            id="representative",
+        ),
+        pytest.param(["learning.peer_contact_rate=0.2"], 0.2, [], id="command-line-wins"),
+    ],
+)
+def test_a_value_in_your_option_file_wins_over_the_calibration_and_is_named(
+    tmp_path, overrides: list[str], value: float, notes: list[str]
+) -> None:
+    """configs/config.yaml lists the calibration first: a later option file's value wins, is
+    kept instead of drawn, and the run says so (a WARNING per note); the command line wins
+    over both, as documented, without a note."""
+    (tmp_path / "learning").mkdir()
+    (tmp_path / "learning" / "mine.yaml").write_text("peer_contact_rate: 0.05\n")
+    job = ["learning=mine", *overrides]
+    with hydra_configs(str(tmp_path)):
+        config, said = scenario(compose("config", job), job)
+    assert config.learning.peer_contact_rate == value and said == notes
+    for seed in range(5):
+        assert drawn(config, seed)[0].learning.peer_contact_rate == value
+
+
+def test_a_value_set_in_python_that_the_draws_replace_is_named(caplog) -> None:
+    config = replace(POSTERIOR, learning=replace(POSTERIOR.learning, reciprocity=0.4321))
+    with caplog.at_level(logging.WARNING, logger="sim.core.posterior"):
+        model = TwinningModel(config, 3)
+    assert model.config.learning.reciprocity != 0.4321  # drawn, as documented: and said
+    assert caplog.messages == [
+        "learning.reciprocity=0.4321 is replaced by the posterior's draws in every replication "
+        "(calibration.sample=posterior): list it in calibration.fixed to keep it"
+    ]
 
 
 def test_a_bad_posterior_file_is_a_one_line_error(tmp_path) -> None:

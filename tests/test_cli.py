@@ -23,7 +23,8 @@ from sim.analysis.sensitivity import JobConfig
 from sim.config import ConfigError
 from sim.core.designs.base import DESIGNS
 from sim.core.posterior import SHIPPED
-from sim.interfaces.hydra_config import compose_scenario
+from sim.interfaces.cli import preflight
+from sim.interfaces.hydra_config import compose_scenario, composed, hydra_configs
 from sim.results.store import code_hash, config_key, file_digests, is_complete, sweep_dirname
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
@@ -228,7 +229,7 @@ BAD_INPUT = [
     pytest.param(["learning.foo=1"], ["learning.foo", "allowed", "peer_contact_rate"], id="key"),
     pytest.param(
         ["learning.peer_contact_rate=abc"],
-        ["learning.peer_contact_rate", "abc", "float"],
+        ["learning.peer_contact_rate='abc' is invalid", "a number in [0, 1]"],
         id="type",
     ),
     pytest.param(["replications=0"], ["replications", "0", "allowed"], id="replications"),
@@ -355,3 +356,63 @@ def test_overrides_too_long_for_a_file_name_still_run(tmp_path, tpn_sim) -> None
     assert done.returncode == 0, done.stderr
     [folder] = (tmp_path / "results" / "runs").iterdir()
     assert len(folder.name) == 120 and is_complete(folder)
+
+
+# --- your own options, with -cd/--config-dir --------------------------------------------------
+
+
+@pytest.fixture
+def own_options(tmp_path: Path) -> Path:
+    """A -cd folder with options of its own: a network, a population and a learning file."""
+    mine = tmp_path / "mydir"
+    for path, text in {
+        "network/mine.yaml": "design: hub\n",
+        "population/one.yaml": "leadership_mean: 0.7\n",
+        "learning/mine.yaml": "peer_contact_rate: 0.05\n",
+    }.items():
+        (mine / path).parent.mkdir(parents=True, exist_ok=True)
+        (mine / path).write_text(text)
+    return mine
+
+
+def test_the_checks_before_a_run_see_your_options_where_hydra_does(own_options) -> None:
+    assert preflight(["-cd", str(own_options), "network=mine", "population=one"]) is None
+    with hydra_configs(str(own_options)):
+        config, _ = composed(["network=mine", "population=one"])
+    assert config.network.design == "hub" and config.population.leadership_mean == 0.7
+    assert "mine" in preflight(["-cd", str(own_options), "network=../x"])  # listed, not a path
+
+
+def test_a_config_file_that_is_not_utf8_is_named(own_options) -> None:
+    """Hydra's reader fails without naming the file: the checks find it."""
+    (own_options / "learning" / "latin.yaml").write_bytes(
+        "reciprocity: 0.2 # \xe9\n".encode("latin-1")
+    )
+    line = preflight(["-cd", str(own_options), "learning=latin"])
+    assert line == (
+        f"{own_options}/learning/latin.yaml is invalid: not UTF-8 text (invalid continuation "
+        "byte): allowed UTF-8 YAML"
+    )
+
+
+@pytest.mark.slow
+def test_a_run_with_your_options_says_your_calibrated_value_wins(tmp_path, own_options, tpn_sim):
+    done = tpn_sim(
+        "-cd",
+        "mydir",
+        "network=mine",
+        "population=one",
+        "learning=mine",
+        "replications=1",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    [folder] = (tmp_path / "results" / "runs").iterdir()
+    written = yaml.safe_load((folder / "config.yaml").read_text())
+    assert written["network"]["design"] == "hub"
+    assert written["population"]["leadership_mean"] == 0.7
+    warning = (
+        "[WARNING] - learning.peer_contact_rate=0.05 (learning/mine.yaml) is kept in every "
+        "replication instead of drawn from the posterior: a value you set wins"
+    )
+    assert warning in next(folder.glob("*.log")).read_text()

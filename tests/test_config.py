@@ -133,6 +133,11 @@ def test_config_error_is_a_value_error():
     [
         pytest.param(None, "No such file", id="missing"),
         pytest.param("learning: [0.1,\n  oops: 2\n", "while parsing", id="not-yaml"),
+        pytest.param(
+            "learning:\n  coaching_rate: 0.1\n  coaching_rate: 0.2\n",
+            "line 3, column 3: key 'coaching_rate' is repeated",
+            id="repeated-key",
+        ),
         pytest.param("learning: 0.1\n", "has no attribute 'items'", id="not-a-mapping"),
         pytest.param(
             "learning:\n  coaching_rate: fast\n", "coaching_rate='fast'", id="not-a-number"
@@ -302,8 +307,48 @@ def bad_inputs():
         ),
         pytest.param(
             lambda: replace(c.population, provinces=[ProvinceSpec("P", "Huye", "g")]),
-            ["population.provinces[P].districts='Huye'", "a list of district names"],
+            ["population.provinces[P].districts='Huye'", "allowed a list, e.g. [Huye]"],
             id="districts-as-a-string",
+        ),
+        pytest.param(  # not 'a', 'c', 'c', ... read letter by letter
+            lambda: replace(c, headline_topics="accreditation"),
+            ["headline_topics='accreditation' is invalid", "a list, e.g. [accreditation]"],
+            id="headline-topics-as-a-string",
+        ),
+        pytest.param(
+            lambda: replace(c.population, types=with_type(c, "hospital", mentors="district")),
+            ["population.types.hospital.mentors='district' is invalid", "a list"],
+            id="mentors-as-a-string",
+        ),
+        pytest.param(
+            lambda: replace(c.calibration, fixed="learning.peer_contact_rate"),
+            ["calibration.fixed='learning.peer_contact_rate' is invalid", "a list"],
+            id="fixed-as-a-string",
+        ),
+        pytest.param(
+            lambda: replace(c.population, types=with_type(c, "hospital", per="county")),
+            ["population.types.hospital.per='county' is invalid", "['province', 'district']"],
+            id="unknown-layout",
+        ),
+        pytest.param(
+            lambda: ScheduleConfig(events=[EventSpec("party", 3)]),
+            ["schedule.events[0].kind='party' is invalid", "'coaching'", "'exchange_visit'"],
+            id="unknown-event-kind",
+        ),
+        pytest.param(
+            lambda: ScheduleConfig(events=[EventSpec(EventKind.coaching, 3, "zoom")]),
+            ["schedule.events[0].mode='zoom' is invalid", "['in_person', 'virtual']"],
+            id="unknown-event-mode",
+        ),
+        pytest.param(
+            lambda: replace(c, collect="everything"),
+            ["collect='everything' is invalid", "['all', 'summary']"],
+            id="unknown-collect",
+        ),
+        pytest.param(
+            lambda: replace(c.calibration, sample="maybe"),
+            ["calibration.sample='maybe' is invalid", "['point', 'posterior']"],
+            id="unknown-sample",
         ),
     ]
 

@@ -431,8 +431,19 @@ def test_a_yaml_calendar_is_read_as_data(tmp_path) -> None:
     assert (2, "coaching", "") in held and (5, "provincial_workshop", "North") in held
     assert (7, "exchange_visit", "") in held
     path.write_text("!!python/object/apply:os.system ['echo hacked']\n")
-    with pytest.raises(InputError, match="not a readable CSV/YAML"):
+    with pytest.raises(ConfigError, match=r"calendar\.yaml, line 1, column 1: could not determine"):
         TwinningModel(from_files(calendar=path), 1)
+
+
+def test_a_yaml_calendar_repeating_a_key_is_refused(tmp_path) -> None:
+    """PyYAML alone would keep the last `month` and run another calendar than the file says."""
+    path = tmp_path / "calendar.yaml"
+    path.write_text("events:\n  - kind: coaching\n    month: 2\n    month: 5\n")
+    with pytest.raises(ConfigError) as error:
+        TwinningModel(from_files(calendar=path), 0)
+    assert str(error.value) == (
+        f"{path}, line 4, column 5: key 'month' is repeated: allowed each key once in a mapping"
+    )
 
 
 def test_a_config_error_is_an_input_error_base() -> None:

@@ -236,6 +236,27 @@ def test_same_size_damage_is_not_complete(run_folder, name: str) -> None:
     assert not is_complete(folder, key)
 
 
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_a_table_unreadable_though_its_manifest_lists_it_is_named(run_folder, table: str) -> None:
+    """A manifest can be crafted to list a damaged table: reading it is one line naming it."""
+    folder, _ = run_folder
+    file = folder / TABLES[table]
+    file.write_bytes(b"PAR1\x00\xff not a table")
+    manifest = read_manifest(folder)
+    manifest["files"][file.name] = {
+        "bytes": file.stat().st_size,
+        "sha256": hashlib.sha256(file.read_bytes()).hexdigest(),
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    assert is_complete(folder)
+    with pytest.raises(DamagedRun) as error:
+        read_table(folder, table)
+    assert str(error.value) == (
+        f"{file} is invalid: not a readable {file.suffix[1:]} table; allowed the file tpn-sim "
+        "wrote (move the run folder aside and run its job again)"
+    )
+
+
 def test_load_names_a_damaged_run_instead_of_dropping_it(sweep, caplog) -> None:
     job = sweep / "learning.peer_contact_rate=0.1,network=none"
     zero_inside(job / "panel.parquet")

@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-import yaml
 
-from sim.config import ConfigError
+from sim.config import ConfigError, load_yaml
 from sim.data.inputs import InputError, one_of, text, validate
 
 STATISTICS = ("mean", "sd", "share_improving")
@@ -46,14 +45,11 @@ class Programme:
 
 
 def read_programme(folder: Path) -> Programme:
-    """`programme.yaml` of `folder`, read as data (`yaml.safe_load`) and checked."""
+    """`programme.yaml` of `folder`, read as data (`sim.config.load_yaml`) and checked."""
     path = folder / "programme.yaml"
     if not path.is_file():
         raise InputError(f"{path}: no such file: allowed a programme folder with programme.yaml")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise InputError(f"{path}: not readable YAML ({str(error).splitlines()[0]})") from None
+    data = load_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("observations"), list):
         raise InputError(f"{path}: allowed a mapping with name, source, overrides, observations")
     observations = pd.DataFrame(data["observations"]).astype(str)

@@ -22,9 +22,12 @@ GIB = 2**30
 def members_and_cells(config: ScenarioConfig) -> tuple[int, int, int]:
     """Members, member-topic cells and topic columns of a scenario's population."""
     pop = config.population
-    if pop.path:  # a file: its lines (a file that does not fit is refused by its reader)
-        with open(pop.path, "rb") as file:
-            members = max(sum(1 for _ in file) - 1, 0)
+    if pop.path:  # a file: its lines (one that does not fit, or cannot be read, its reader refuses)
+        try:
+            with open(pop.path, "rb") as file:
+                members = max(sum(1 for _ in file) - 1, 0)
+        except OSError:
+            members = 0
         width = max(len(t.topics) for t in pop.types.values())
         return members, members * width, len(pop.topic_names())
     counts = [(kind, len(names)) for _, kind, names in pop.layout()]

@@ -9,6 +9,7 @@ runs agree.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from functools import cache, cached_property
 from pathlib import Path
@@ -16,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config import ROOT, ConfigError, PopulationConfig, Sample
+from sim.config import ROOT, ConfigError, PopulationConfig, Sample, representative
 from sim.core.scenario import ScenarioConfig
 
 SHIPPED = ROOT / "configs/calibration/posterior.csv"
+log = logging.getLogger(__name__)
 
 
 def with_values(config: ScenarioConfig, values: dict[str, object]) -> ScenarioConfig:
@@ -183,6 +185,11 @@ class Draws:
                     f"calibration.fixed names {unknown}, not calibrated: allowed "
                     f"{self.posterior.keys}"
                 )
+            for key, value in overwritten(config, self.posterior.keys).items():
+                warn_once(
+                    f"{key}={value!r} is replaced by the posterior's draws in every replication "
+                    "(calibration.sample=posterior): list it in calibration.fixed to keep it"
+                )
 
     def __call__(self, seed: int) -> tuple[ScenarioConfig, int | None]:
         """The configuration of replication `seed` (with nothing left to draw) and the index of
@@ -198,6 +205,27 @@ class Draws:
             point = replace(config.calibration, sample=Sample.point)
             self.sets[index] = replace(config, calibration=point)
         return self.sets[index], index
+
+
+def overwritten(config: ScenarioConfig, keys: list[str]) -> dict[str, float]:
+    """The calibrated parameters among `keys` set to a value of their own (not the
+    representative set's default) and not listed in `calibration.fixed`: draws replace them,
+    which the user who set them must be told (the command line and option files list theirs)."""
+    fixed = set(config.calibration.fixed)
+    values = {k: value_of(config, k) for k in keys if k not in fixed and present(config, k)}
+    return {k: v for k, v in values.items() if v != representative().get(k, v)}
+
+
+def present(config: ScenarioConfig, key: str) -> bool:
+    """Whether the configuration has calibrated parameter `key` (a topic needs a type)."""
+    section, name, *_ = key.split(".")
+    return section != "topic" or bool(topic_owners(config, name))
+
+
+@cache
+def warn_once(message: str) -> None:
+    """Log a warning once per process (every model of a scenario draws anew)."""
+    log.warning("%s", message)
 
 
 def drawn(config: ScenarioConfig, seed: int) -> tuple[ScenarioConfig, int | None]:

@@ -23,6 +23,7 @@ from sim.config import (
     PopulationConfig,
     ScheduleConfig,
     Validated,
+    chosen,
     doc,
     param,
 )
@@ -101,11 +102,7 @@ class ScenarioConfig(Validated):
     )
 
     def check(self, section: str) -> None:
-        if self.collect not in set(Collect):
-            raise ConfigError(
-                f"collect={self.collect!r} is invalid: allowed {[c.value for c in Collect]}"
-            )
-        self.collect = Collect(self.collect)
+        self.collect = chosen(Collect, self.collect, "collect")
         pop, goals = self.population, self.kickoff.goals_per_institution
         present = {kind for _, kind, names in pop.layout() if names} if not pop.path else set()
         for kind, spec in pop.types.items():

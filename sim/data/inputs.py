@@ -1,10 +1,11 @@
 """Users' own data: institutions, twinning pairs and the programme calendar, read from files.
 
 Files are read as text and validated as data frames with pandera; nothing in them is evaluated,
-unpickled or imported (CSV through pandas, YAML through `yaml.safe_load`). Any problem stops the
-run before it starts with one line naming the file, the line, the column, the value and what is
-allowed. Each file is read and validated once per process and content (a cache keyed by path,
-size and modification time), however many replications use it.
+unpickled or imported (CSV through pandas, YAML through `sim.config.load_yaml`, a safe loader that
+also refuses a repeated key). Any problem stops the run before it starts with one line naming the
+file, the line, the column, the value and what is allowed. Each file is read and validated once
+per process and content (a cache keyed by path, size and modification time), however many
+replications use it.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-import yaml
 from pandera.errors import SchemaError, SchemaErrors
 
-from sim.config import ConfigError, EventKind, EventSpec, Mode, PopulationConfig
+from sim.config import ConfigError, EventKind, EventSpec, Mode, PopulationConfig, load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +59,14 @@ def read_text_table(path: str) -> pd.DataFrame:
     file = Path(path)
     try:
         if file.suffix.lower() in (".yaml", ".yml"):
-            frame = yaml_frame(path, yaml.safe_load(file.read_text(encoding="utf-8")))
+            frame = yaml_frame(path, load_yaml(file))  # a YAML problem: one line, by line
         else:
             frame = pd.read_csv(
                 file, dtype=str, keep_default_na=False, encoding="utf-8", skip_blank_lines=False
             )
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file is empty: allowed a header line and rows") from None
-    except (UnicodeDecodeError, pd.errors.ParserError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
         reason = str(error).strip().splitlines()[0]
         raise InputError(f"{path}: not a readable CSV/YAML file ({reason})") from None
     frame.columns = [str(c).strip() for c in frame.columns]

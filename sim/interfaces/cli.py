@@ -1,8 +1,9 @@
 """`tpn-sim`: the Hydra command line. Runs a scenario or a sweep into the results store.
 
 Before Hydra starts, every job of the command line is composed and validated (types by the
-structured config, ranges by the dataclasses), so bad input stops with one line naming the key,
-the value and what is allowed, before any output folder exists.
+structured config, ranges by the dataclasses), with the user's `-cd` folder where Hydra puts it,
+and each job's folder is checked to be writable, so bad input stops with one line naming the
+key, the value and what is allowed, before any output folder exists.
 """
 
 from __future__ import annotations
@@ -18,16 +19,14 @@ from pathlib import Path
 
 import hydra
 import pandas as pd
-from hydra import compose, initialize_config_dir
+from hydra import compose
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra._internal.utils import get_args_parser
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
-from omegaconf.errors import OmegaConfBaseException
 
 from sim.analysis import sensitivity
 from sim.config import ROOT, ConfigError, Sample
@@ -37,9 +36,12 @@ from sim.core.scenario import ScenarioConfig
 from sim.interfaces.hydra_config import (
     CONFIG_DIR,
     check_overrides,
-    keep_overridden,
-    one_line,
-    validate,
+    composed,
+    hydra_configs,
+    one_line_errors,
+    scenario,
+    shown,
+    user_config_dir,
 )
 from sim.results.store import (
     MODEL_SOURCES,
@@ -155,7 +157,9 @@ def run_key(cfg: DictConfig) -> tuple[str, str, str]:
 def run_job(cfg: DictConfig) -> None:
     """One job: run the configured scenario unless its complete results already exist."""
     overrides = list(HydraConfig.get().overrides.task)
-    config = keep_overridden(OmegaConf.to_object(cfg), overrides)
+    config, notes = scenario(cfg, overrides, HydraConfig.get().job.config_name)
+    for note in notes:  # a calibrated value from an option file: the user's value wins
+        log.warning("%s", note)
     folder = Path(HydraConfig.get().runtime.output_dir)
     config_yaml, code, key = run_key(cfg)
     with claimed(folder):  # another process on this folder finishes first; then it is complete
@@ -228,28 +232,72 @@ def job_overrides(
 
 
 def preflight(argv: list[str]) -> str | None:
-    """Validate every job of the command line; the first problem as one line, or None."""
+    """Validate every job of the command line, and that each job's folder can be written; the
+    first problem as one line, or None."""
     args = get_args_parser().parse_args(argv)
-    job = list(args.overrides)
     try:
-        check_overrides(job)  # even before --help, which Hydra runs with the overrides
+        check_overrides(args.overrides, args.config_dir)  # even before --help, which Hydra runs
+        if args.config_dir is not None:
+            user_config_dir(args.config_dir)
+        if args.config_path is not None:
+            raise ConfigError(
+                f"--config-path={shown(args.config_path)} is invalid: allowed -cd/--config-dir "
+                "<folder>, which adds your options to configs/ (the model's options and checks)"
+            )
         if args.multirun and args.cfg:
             raise ConfigError("-m/--multirun with --cfg is invalid: allowed one of the two")
         if args.help or args.hydra_help or args.info or args.shell_completion:
             return None
-        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
-            parsed = parser.parse_overrides(job)
-            plain = [o.input_line for o in parsed if not o.is_sweep_override()]
-            base = compose(config_name="config", overrides=plain, return_hydra_config=True)
-            multirun = args.multirun or base.hydra.mode == RunMode.MULTIRUN
-            with open_dict(base):
-                sweep_params = dict(base.hydra.sweeper.get("params") or {})
-            for job in job_overrides(parser, args.overrides, multirun, sweep_params):
-                validate(job)
-    except (HydraException, OmegaConfBaseException, ConfigError, ValueError) as error:
-        return one_line(error, job)
+        with hydra_configs(args.config_dir):
+            check_jobs(args.overrides, args.config_name or "config", args.multirun)
+    except ConfigError as error:
+        return str(error)
     return None
+
+
+def check_jobs(overrides: list[str], config_name: str, multirun: bool) -> None:
+    """Compose and validate every job Hydra would launch, and check that its folder can be
+    written. Needs Hydra set up (`hydra_configs`)."""
+    hydra_app = GlobalHydra.instance()
+    parser = OverridesParser.create(config_loader=hydra_app.config_loader())
+    with one_line_errors(overrides, config_name):
+        parsed = parser.parse_overrides(overrides)
+        plain = [o.input_line for o in parsed if not o.is_sweep_override()]
+        base = compose(config_name, plain, return_hydra_config=True)
+        multirun = multirun or base.hydra.mode == RunMode.MULTIRUN
+        with open_dict(base):
+            sweep_params = dict(base.hydra.sweeper.get("params") or {})
+        jobs = job_overrides(parser, overrides, multirun, sweep_params)
+        if multirun:  # the sweep's folder, named as Hydra names it from the whole command line
+            sweep = hydra_app.hydra.compose_config(config_name, overrides, RunMode.MULTIRUN)
+            sweep_dir = str(sweep.hydra.sweep.dir)
+    for job in jobs:
+        _, folders = composed(job, config_name)
+        if multirun:
+            check_folder(f"hydra.sweep.dir={sweep_dir}", Path(sweep_dir, folders["sweep"]))
+        else:
+            check_folder(f"hydra.run.dir={folders['run']}", Path(folders["run"]))
+
+
+NAME_MAX = 255  # bytes in one folder name (Linux, macOS, Windows)
+
+
+def check_folder(setting: str, folder: Path) -> None:
+    """Refuse a job's folder that cannot be made or written (a name too long, a results folder
+    that is read-only) before anything is written: Hydra would fail with a traceback, after
+    making part of it."""
+    long = [part for part in folder.parts if len(os.fsencode(part)) > NAME_MAX]
+    if long:
+        raise ConfigError(
+            f"{shown(setting)} is invalid: a folder name of {len(long[0]):,} characters; allowed "
+            f"names of at most {NAME_MAX} bytes"
+        )
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{shown(setting)} is invalid: {existing} cannot be written; allowed a folder you "
+            f"can write to ({setting.partition('=')[0]}=<folder>)"
+        )
 
 
 def main() -> int:

@@ -32,7 +32,9 @@ def split(text: str) -> list[str]:
     try:
         return [] if text == "default" else shlex.split(text)
     except ValueError as error:
-        raise ConfigError(f"{text!r} is invalid: {error}") from None
+        raise ConfigError(
+            f"{text!r} is invalid ({error}): allowed overrides quoted as a shell quotes them"
+        ) from None
 
 
 def compose_scenarios(common: str, scenarios: list[str]) -> list[ScenarioConfig]:

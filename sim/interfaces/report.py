@@ -16,17 +16,27 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra._internal.utils import create_config_search_path
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from sim.analysis import plots
 from sim.analysis.outcomes import axis_title, is_money, label, unit, value_text
 from sim.analysis.ranking import RANKED_MEASURES, leader_map, ranking_overview
+from sim.config import yaml_problem
 from sim.interfaces.cli import CONFIG_DIR, job_overrides
-from sim.results.store import SWEEP_RECORD, made_with, parse_overrides, read_table, runs
+from sim.results.store import (
+    SWEEP_RECORD,
+    DamagedRun,
+    made_with,
+    parse_overrides,
+    read_table,
+    runs,
+)
 from sim.results.tables import describe, markdown
 
 log = logging.getLogger(__name__)
@@ -82,11 +92,20 @@ def sweep_records(folder: Path) -> list[Path]:
 
 def expected_jobs(record: Path) -> list[list[str]]:
     """The overrides of every job a sweep was asked to run, expanded from its record as Hydra's
-    sweeper expands them (the study's swept params, then the command line's)."""
-    sweep = OmegaConf.load(record).hydra
-    params, task = dict(sweep.sweeper.params or {}), list(sweep.overrides.task)
+    sweeper expands them (the study's swept params, then the command line's). A record that is
+    not one (damaged or edited) stops with DamagedRun naming it."""
     loader = ConfigLoaderImpl(create_config_search_path(f"file://{CONFIG_DIR}"))
-    return job_overrides(OverridesParser.create(config_loader=loader), task, True, params)
+    try:
+        sweep = OmegaConf.load(record).hydra
+        params, task = dict(sweep.sweeper.params or {}), list(sweep.overrides.task)
+        return job_overrides(OverridesParser.create(config_loader=loader), task, True, params)
+    except yaml.YAMLError as error:
+        raise DamagedRun(yaml_problem(error)) from None
+    except (HydraException, OmegaConfBaseException, AttributeError, TypeError, ValueError):
+        raise DamagedRun(
+            f"{record} is invalid: not Hydra's record of a sweep; allowed the {SWEEP_RECORD} "
+            "that tpn-sim -m writes (running the sweep again rewrites it)"
+        ) from None
 
 
 def missing_jobs(folder: Path, only: dict[str, object]) -> tuple[list[str], int]:
@@ -120,7 +139,8 @@ def collect(
     if not stored:
         which = f" made with {only}" if only else ""
         raise FileNotFoundError(
-            f"no complete run (folder with manifest.json){which} at or below {folder}"
+            f"{folder} is invalid: no complete run (a folder with manifest.json){which} at or "
+            "below it; allowed a run or sweep folder of tpn-sim"
         )
     parameters = [
         {("root_seed" if k == "seed" else k): v for k, v in r.parameters.items()} for r in stored
@@ -257,9 +277,11 @@ def selection(overrides: list[str]) -> dict[str, object]:
     for override in overrides:
         try:
             only |= parse_overrides([override])
-        except HydraException as error:
-            message = str(error).splitlines()[0]
-            raise SelectionError(f"--only {override} is invalid: {message}") from None
+        except HydraException:
+            raise SelectionError(
+                f"--only {override} is invalid: allowed KEY=VALUE, an override the runs were "
+                "made with (e.g. --only costs.budget=220000)"
+            ) from None
     return only
 
 
@@ -279,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         only = selection(args.only)
         report = write_report(args.folder, args.out or args.folder / "report", only)
-    except (OSError, SelectionError) as error:  # no runs, or an --out that cannot be a folder
+    except (OSError, SelectionError, DamagedRun) as error:  # no runs, an unreadable table, an
+        # --out that cannot be a folder
         print(f"tpn-sim-report: error: {error}", file=sys.stderr)
         return 2
     print(f"report written to {report}")

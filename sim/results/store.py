@@ -298,12 +298,23 @@ def load(
         frame["job"] = str(run.folder.relative_to(path) if run.folder != Path(path) else ".")
         frames.append(frame)
     if not frames:
-        raise FileNotFoundError(f"no complete run (folder with {MANIFEST}) at or below {path}")
+        raise FileNotFoundError(
+            f"{path} is invalid: no complete run (a folder with {MANIFEST}) at or below it; "
+            "allowed a run or sweep folder of tpn-sim"
+        )
     return pd.concat(frames, ignore_index=True)
 
 
 def read_table(folder: Path, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """One table of a run; a file that is not a readable table (though its manifest may list
+    it: a manifest can be crafted) stops with DamagedRun naming it."""
     file = folder / TABLES[table]
-    if file.suffix == ".csv":
-        return pd.read_csv(file, usecols=columns)
-    return pd.read_parquet(file, columns=columns)
+    try:
+        if file.suffix == ".csv":
+            return pd.read_csv(file, usecols=columns)
+        return pd.read_parquet(file, columns=columns)
+    except (OSError, ValueError):  # pyarrow's and pandas' errors for a damaged file
+        raise DamagedRun(
+            f"{file} is invalid: not a readable {file.suffix[1:]} table; allowed the file "
+            "tpn-sim wrote (move the run folder aside and run its job again)"
+        ) from None
