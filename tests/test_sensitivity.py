@@ -21,6 +21,7 @@ from sim.analysis.sensitivity import (
     JobConfig,
     Method,
     SensitivityConfig,
+    Span,
     directions,
     factors,
     indices,
@@ -40,7 +41,7 @@ SMALL = SensitivityConfig(
     samples=2,
     chunks=3,
     calibrated=["learning.peer_contact_rate"],
-    assumed={"learning.expert_contact_rate": [0.0, 0.2], "kickoff.max_mentees": [2, 4]},
+    assumed=[Span("learning.expert_contact_rate", 0.0, 0.2), Span("kickoff.max_mentees", 2, 4)],
 )
 
 
@@ -136,12 +137,14 @@ def test_peers_minus_experts_is_taken_seed_by_seed() -> None:
         (dict(chunk=16), r"sensitivity.chunk=16 is invalid: allowed 0 to chunks - 1 \(15\)"),
         (dict(samples=100), "sensitivity.samples=100 is invalid: allowed a power of 2"),
         (dict(method="bayes"), "sensitivity.method='bayes' is invalid: allowed"),
-        (dict(assumed={"learning.spillover": [0.3, 0.1]}), r"assumed.learning.spillover=\[0.3"),
-        (dict(assumed={"learning.spillover": [0.0, 2.0]}), "inside its declared range"),
-        (dict(assumed={"learning.nothing": [0.0, 1.0]}), "'nothing' is not a key"),
-        (dict(assumed={"population.types": [0.0, 1.0]}), "allowed a numeric key"),
+        (dict(assumed=[Span("learning.spillover", 0.3, 0.1)]), r"assumed\[0\]=learning.spillover"),
+        (dict(assumed=[Span("learning.spillover", 0.0, 2.0)]), "inside its declared range"),
+        (dict(assumed=[Span("learning.nothing", 0.0, 1.0)]), "'nothing' is not a key"),
+        (dict(assumed=[Span("population.types", 0.0, 1.0)]), "allowed a numeric key"),
+        (dict(calibrated=[], assumed=[]), "sensitivity has no factors"),
+        (dict(assumed=[Span("network.expert_fit", 0.1, 0.2)]), "names network.expert_fit twice"),
         (dict(calibrated=["learning.spillover"]), "not in the posterior"),
-        (dict(assumed={"topic.accreditation.baseline_sd": [0.0, 60.0]}), r"\[0, 50\]"),
+        (dict(assumed=[Span("topic.accreditation.baseline_sd", 0.0, 60.0)]), r"\[0, 50\]"),
         (dict(samples=2, chunks=40), "sensitivity.chunks=40 is invalid: allowed at most"),
     ],
 )
@@ -157,7 +160,7 @@ TINY = [
     "sensitivity.chunks=2",
     "replications=2",
     "sensitivity.calibrated=[learning.peer_contact_rate]",
-    "sensitivity.assumed={learning.expert_contact_rate:[0.0,0.2]}",
+    "sensitivity.assumed=[{key:learning.expert_contact_rate,low:0.0,high:0.2}]",
 ]
 
 
@@ -181,6 +184,7 @@ def test_study_runs_resumes_and_agrees_serial_and_parallel(tmp_path: Path) -> No
     out = tmp_path / "serial/analysis"
     assert {"indices.md", "indices.png", "indices.svg"} <= {p.name for p in out.iterdir()}
     assert set(serial["output"]) == set(OUTPUTS) and set(serial["index"]) == {"S1", "ST"}
+    assert set(serial["factor"]) == {"learning.peer_contact_rate", "learning.expert_contact_rate"}
     jobs = sorted(r.folder for r in runs(tmp_path / "serial"))
     assert len(jobs) == 4  # 2 designs x 2 chunks
 

@@ -57,18 +57,29 @@ def default_calibrated() -> list[str]:
     ]
 
 
-def default_assumed() -> dict[str, list[float]]:
+@dataclass
+class Span:
+    """A factor that is an assumption: its key and the range it is varied over. A list of
+    these, unlike a mapping, is replaced whole by a Hydra override, so a study's factors are
+    exactly those it lists."""
+
+    key: str
+    low: float
+    high: float
+
+
+def default_assumed() -> list[Span]:
     """The assumptions' ranges; docs/ODD.md 7.19 gives each one's reason."""
-    return {
-        "learning.expert_contact_rate": [0.0, 0.2],  # out of touch .. the twins' own contact
-        "network.expert_level": [75.0, 98.0],  # above most baselines, by how much unknown
-        "kickoff.max_mentees": [2, 8],  # how far a mentor's attention is shared
-        "learning.virtual_factor": [0.2, 0.8],  # worth of a virtual session
-        "learning.peer_motivation": [0.0, 0.3],  # how much similar peers motivate
-        "learning.mentor_share": [0.0, 0.3],  # what mentors learn by teaching
-        "population.capacity_spread": [0.5, 2.0],  # pre-existing capacity in the network
-        "population.leadership_mean": [0.3, 0.9],  # senior leadership engagement
-    }
+    return [
+        Span("learning.expert_contact_rate", 0.0, 0.2),  # out of touch .. the twins' contact
+        Span("network.expert_level", 75.0, 98.0),  # above most baselines, by how much unknown
+        Span("kickoff.max_mentees", 2, 8),  # how far a mentor's attention is shared
+        Span("learning.virtual_factor", 0.2, 0.8),  # worth of a virtual session
+        Span("learning.peer_motivation", 0.0, 0.3),  # how much similar peers motivate
+        Span("learning.mentor_share", 0.0, 0.3),  # what mentors learn by teaching
+        Span("population.capacity_spread", 0.5, 2.0),  # pre-existing capacity in the network
+        Span("population.leadership_mean", 0.3, 0.9),  # senior leadership engagement
+    ]
 
 
 @dataclass
@@ -119,10 +130,10 @@ class SensitivityConfig(Validated):
             shown="6 keys (7.19)",
         ),
     )
-    assumed: dict[str, list[float]] = field(
+    assumed: list[Span] = field(
         default_factory=default_assumed,
         metadata=doc(
-            "dotted key: [low, high]",
+            "`{key, low, high}` entries",
             "numeric keys, inside their declared range",
             "7.19: each range's reason",
             "factors that are assumptions, with the range each is varied over",
@@ -145,12 +156,23 @@ class SensitivityConfig(Validated):
             raise ConfigError(
                 f"{section}.samples={self.samples} is invalid: allowed a power of 2 for sobol"
             )
-        for key, bounds in self.assumed.items():
-            if len(bounds) != 2 or not bounds[0] < bounds[1]:
+        keys = [*self.calibrated, *(span.key for span in self.assumed)]
+        for i, span in enumerate(self.assumed):
+            if not span.low < span.high:
                 raise ConfigError(
-                    f"{section}.assumed.{key}={list(bounds)} is invalid: allowed [low, high] "
-                    "with low < high"
+                    f"{section}.assumed[{i}]={span.key}: [{span.low:g}, {span.high:g}] is "
+                    "invalid: allowed low < high"
                 )
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        if repeated:
+            raise ConfigError(
+                f"{section} names {repeated[0]} twice: allowed each factor once (calibrated "
+                "or assumed)"
+            )
+        if self.method != Method.none and not keys:
+            raise ConfigError(
+                f"{section} has no factors: allowed calibrated or assumed keys to vary"
+            )
 
 
 @dataclass
@@ -186,7 +208,7 @@ class Factor:
 
 def factors(config: ScenarioConfig, study: SensitivityConfig) -> list[Factor]:
     """The study's factors with their ranges, each checked against the key's declared range."""
-    bounds = {key: tuple(map(float, b)) for key, b in study.assumed.items()}
+    bounds = {span.key: (float(span.low), float(span.high)) for span in study.assumed}
     if study.calibrated:
         posterior = read_posterior(config.calibration.posterior)
         unknown = sorted(set(study.calibrated) - set(posterior.keys))
@@ -205,7 +227,7 @@ def factors(config: ScenarioConfig, study: SensitivityConfig) -> list[Factor]:
                 f"sensitivity factor {key}=[{low:g}, {high:g}] is invalid: allowed inside its "
                 f"declared range [{declared_low:g}, {declared_high:g}]"
             )
-        source = "assumption" if key in study.assumed else "posterior 95%"
+        source = "posterior 95%" if key in study.calibrated else "assumption"
         space.append(Factor(key, low, high, kind is int, source))
     return space
 
