@@ -26,7 +26,7 @@ import pandas as pd
 from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
-from sim.config import ConfigError, Validated, doc, param
+from sim.config import ConfigError, Validated, chosen, doc, param
 from sim.core.posterior import kept, read_posterior, with_values
 from sim.core.run import run_summaries
 from sim.core.scenario import ScenarioConfig, declared
@@ -142,11 +142,7 @@ class SensitivityConfig(Validated):
     )
 
     def check(self, section: str) -> None:
-        if self.method not in set(Method):
-            raise ConfigError(
-                f"{section}.method={self.method!r} is invalid: allowed {[m.value for m in Method]}"
-            )
-        self.method = Method(self.method)
+        self.method = chosen(Method, self.method, f"{section}.method")
         if self.chunk >= self.chunks:
             raise ConfigError(
                 f"{section}.chunk={self.chunk} is invalid: allowed 0 to chunks - 1 "
